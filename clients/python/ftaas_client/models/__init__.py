@@ -1,0 +1,95 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .assistant_message import AssistantMessage
+from .chat_choice import ChatChoice
+from .chat_choice_finish_reason import ChatChoiceFinishReason
+from .chat_completion import ChatCompletion
+from .chat_completion_request import ChatCompletionRequest
+from .chat_completion_request_logit_bias_type_0 import ChatCompletionRequestLogitBiasType0
+from .chat_completion_request_response_format_type_0 import ChatCompletionRequestResponseFormatType0
+from .chat_message import ChatMessage
+from .chat_message_role import ChatMessageRole
+from .completion import Completion
+from .completion_choice import CompletionChoice
+from .completion_choice_finish_reason import CompletionChoiceFinishReason
+from .completion_request import CompletionRequest
+from .completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
+from .error_body import ErrorBody
+from .error_detail import ErrorDetail
+from .file_list import FileList
+from .file_object import FileObject
+from .file_object_status import FileObjectStatus
+from .file_upload import FileUpload
+from .fine_tuning_job import FineTuningJob
+from .fine_tuning_job_event import FineTuningJobEvent
+from .fine_tuning_job_event_data import FineTuningJobEventData
+from .fine_tuning_job_event_level import FineTuningJobEventLevel
+from .fine_tuning_job_event_list import FineTuningJobEventList
+from .fine_tuning_job_event_type import FineTuningJobEventType
+from .fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem
+from .fine_tuning_job_list import FineTuningJobList
+from .fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
+from .fine_tuning_job_method import FineTuningJobMethod
+from .fine_tuning_job_training_type import FineTuningJobTrainingType
+from .healthz_response_200 import HealthzResponse200
+from .hyperparameters import Hyperparameters
+from .hyperparameters_object import HyperparametersObject
+from .job_error_object import JobErrorObject
+from .job_progress import JobProgress
+from .job_spec import JobSpec
+from .job_spec_metadata_type_0 import JobSpecMetadataType0
+from .lora_training import LoraTraining
+from .method import Method
+from .model_list import ModelList
+from .model_object import ModelObject
+from .readyz_response_200 import ReadyzResponse200
+from .supervised_method import SupervisedMethod
+from .usage import Usage
+
+__all__ = (
+    "AssistantMessage",
+    "ChatChoice",
+    "ChatChoiceFinishReason",
+    "ChatCompletion",
+    "ChatCompletionRequest",
+    "ChatCompletionRequestLogitBiasType0",
+    "ChatCompletionRequestResponseFormatType0",
+    "ChatMessage",
+    "ChatMessageRole",
+    "Completion",
+    "CompletionChoice",
+    "CompletionChoiceFinishReason",
+    "CompletionRequest",
+    "CompletionRequestLogitBiasType0",
+    "ErrorBody",
+    "ErrorDetail",
+    "FileList",
+    "FileObject",
+    "FileObjectStatus",
+    "FileUpload",
+    "FineTuningJob",
+    "FineTuningJobEvent",
+    "FineTuningJobEventData",
+    "FineTuningJobEventLevel",
+    "FineTuningJobEventList",
+    "FineTuningJobEventType",
+    "FineTuningJobIntegrationsItem",
+    "FineTuningJobList",
+    "FineTuningJobMetadataType0",
+    "FineTuningJobMethod",
+    "FineTuningJobTrainingType",
+    "HealthzResponse200",
+    "Hyperparameters",
+    "HyperparametersObject",
+    "JobErrorObject",
+    "JobProgress",
+    "JobSpec",
+    "JobSpecMetadataType0",
+    "LoraTraining",
+    "Method",
+    "ModelList",
+    "ModelObject",
+    "ReadyzResponse200",
+    "SupervisedMethod",
+    "Usage",
+)

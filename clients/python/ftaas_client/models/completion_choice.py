@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.completion_choice_finish_reason import CompletionChoiceFinishReason
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="CompletionChoice")
+
+
+@_attrs_define
+class CompletionChoice:
+    """
+    Attributes:
+        finish_reason (CompletionChoiceFinishReason):
+        text (str):
+        index (int | Unset):  Default: 0.
+        logprobs (None | Unset):
+    """
+
+    finish_reason: CompletionChoiceFinishReason
+    text: str
+    index: int | Unset = 0
+    logprobs: None | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        finish_reason = self.finish_reason.value
+
+        text = self.text
+
+        index = self.index
+
+        logprobs = self.logprobs
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "finish_reason": finish_reason,
+                "text": text,
+            }
+        )
+        if index is not UNSET:
+            field_dict["index"] = index
+        if logprobs is not UNSET:
+            field_dict["logprobs"] = logprobs
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        finish_reason = CompletionChoiceFinishReason(d.pop("finish_reason"))
+
+        text = d.pop("text")
+
+        index = d.pop("index", UNSET)
+
+        logprobs = d.pop("logprobs", UNSET)
+
+        completion_choice = cls(
+            finish_reason=finish_reason,
+            text=text,
+            index=index,
+            logprobs=logprobs,
+        )
+
+        completion_choice.additional_properties = d
+        return completion_choice
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

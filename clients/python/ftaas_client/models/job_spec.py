@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.hyperparameters import Hyperparameters
+    from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0
+    from ..models.lora_training import LoraTraining
+    from ..models.method import Method
+
+
+T = TypeVar("T", bound="JobSpec")
+
+
+@_attrs_define
+class JobSpec:
+    """
+    Attributes:
+        model (str): A base model id from the catalog (GET /v1/models).
+        training_file (str): A file id (or a local path for `ftaas train`).
+        hyperparameters (Hyperparameters | None | Unset):
+        metadata (JobSpecMetadataType0 | None | Unset):
+        method (Method | None | Unset):
+        seed (int | None | Unset):
+        suffix (None | str | Unset):
+        training_type (LoraTraining | Unset):
+        validation_file (None | str | Unset):
+    """
+
+    model: str
+    training_file: str
+    hyperparameters: Hyperparameters | None | Unset = UNSET
+    metadata: JobSpecMetadataType0 | None | Unset = UNSET
+    method: Method | None | Unset = UNSET
+    seed: int | None | Unset = UNSET
+    suffix: None | str | Unset = UNSET
+    training_type: LoraTraining | Unset = UNSET
+    validation_file: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.hyperparameters import Hyperparameters  # noqa: PLC0415
+        from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0  # noqa: PLC0415
+        from ..models.method import Method  # noqa: PLC0415
+
+        model = self.model
+
+        training_file = self.training_file
+
+        hyperparameters: dict[str, Any] | None | Unset
+        if isinstance(self.hyperparameters, Unset):
+            hyperparameters = UNSET
+        elif isinstance(self.hyperparameters, Hyperparameters):
+            hyperparameters = self.hyperparameters.to_dict()
+        else:
+            hyperparameters = self.hyperparameters
+
+        metadata: dict[str, Any] | None | Unset
+        if isinstance(self.metadata, Unset):
+            metadata = UNSET
+        elif isinstance(self.metadata, JobSpecMetadataType0):
+            metadata = self.metadata.to_dict()
+        else:
+            metadata = self.metadata
+
+        method: dict[str, Any] | None | Unset
+        if isinstance(self.method, Unset):
+            method = UNSET
+        elif isinstance(self.method, Method):
+            method = self.method.to_dict()
+        else:
+            method = self.method
+
+        seed: int | None | Unset
+        if isinstance(self.seed, Unset):
+            seed = UNSET
+        else:
+            seed = self.seed
+
+        suffix: None | str | Unset
+        if isinstance(self.suffix, Unset):
+            suffix = UNSET
+        else:
+            suffix = self.suffix
+
+        training_type: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.training_type, Unset):
+            training_type = self.training_type.to_dict()
+
+        validation_file: None | str | Unset
+        if isinstance(self.validation_file, Unset):
+            validation_file = UNSET
+        else:
+            validation_file = self.validation_file
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "model": model,
+                "training_file": training_file,
+            }
+        )
+        if hyperparameters is not UNSET:
+            field_dict["hyperparameters"] = hyperparameters
+        if metadata is not UNSET:
+            field_dict["metadata"] = metadata
+        if method is not UNSET:
+            field_dict["method"] = method
+        if seed is not UNSET:
+            field_dict["seed"] = seed
+        if suffix is not UNSET:
+            field_dict["suffix"] = suffix
+        if training_type is not UNSET:
+            field_dict["training_type"] = training_type
+        if validation_file is not UNSET:
+            field_dict["validation_file"] = validation_file
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.hyperparameters import Hyperparameters  # noqa: PLC0415
+        from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0  # noqa: PLC0415
+        from ..models.lora_training import LoraTraining  # noqa: PLC0415
+        from ..models.method import Method  # noqa: PLC0415
+
+        d = dict(src_dict)
+        model = d.pop("model")
+
+        training_file = d.pop("training_file")
+
+        def _parse_hyperparameters(data: object) -> Hyperparameters | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                hyperparameters_type_0 = Hyperparameters.from_dict(data)
+
+                return hyperparameters_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Hyperparameters | None | Unset, data)
+
+        hyperparameters = _parse_hyperparameters(d.pop("hyperparameters", UNSET))
+
+        def _parse_metadata(data: object) -> JobSpecMetadataType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                metadata_type_0 = JobSpecMetadataType0.from_dict(data)
+
+                return metadata_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(JobSpecMetadataType0 | None | Unset, data)
+
+        metadata = _parse_metadata(d.pop("metadata", UNSET))
+
+        def _parse_method(data: object) -> Method | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                method_type_0 = Method.from_dict(data)
+
+                return method_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Method | None | Unset, data)
+
+        method = _parse_method(d.pop("method", UNSET))
+
+        def _parse_seed(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        seed = _parse_seed(d.pop("seed", UNSET))
+
+        def _parse_suffix(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        suffix = _parse_suffix(d.pop("suffix", UNSET))
+
+        _training_type = d.pop("training_type", UNSET)
+        training_type: LoraTraining | Unset
+        if isinstance(_training_type, Unset):
+            training_type = UNSET
+        else:
+            training_type = LoraTraining.from_dict(_training_type)
+
+        def _parse_validation_file(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        validation_file = _parse_validation_file(d.pop("validation_file", UNSET))
+
+        job_spec = cls(
+            model=model,
+            training_file=training_file,
+            hyperparameters=hyperparameters,
+            metadata=metadata,
+            method=method,
+            seed=seed,
+            suffix=suffix,
+            training_type=training_type,
+            validation_file=validation_file,
+        )
+
+        job_spec.additional_properties = d
+        return job_spec
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

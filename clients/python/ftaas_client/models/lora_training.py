@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="LoraTraining")
+
+
+@_attrs_define
+class LoraTraining:
+    """
+    Attributes:
+        alpha (float | Unset):  Default: 32.0.
+        dropout (float | Unset):  Default: 0.0.
+        r (int | Unset):  Default: 16.
+        target_modules (list[str] | Literal['all-linear'] | Unset):  Default: 'all-linear'.
+        type_ (Literal['lora'] | Unset):  Default: 'lora'.
+    """
+
+    alpha: float | Unset = 32.0
+    dropout: float | Unset = 0.0
+    r: int | Unset = 16
+    target_modules: list[str] | Literal["all-linear"] | Unset = "all-linear"
+    type_: Literal["lora"] | Unset = "lora"
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        alpha = self.alpha
+
+        dropout = self.dropout
+
+        r = self.r
+
+        target_modules: list[str] | Literal["all-linear"] | Unset
+        if isinstance(self.target_modules, Unset):
+            target_modules = UNSET
+        elif isinstance(self.target_modules, list):
+            target_modules = self.target_modules
+
+        else:
+            target_modules = self.target_modules
+
+        type_ = self.type_
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if alpha is not UNSET:
+            field_dict["alpha"] = alpha
+        if dropout is not UNSET:
+            field_dict["dropout"] = dropout
+        if r is not UNSET:
+            field_dict["r"] = r
+        if target_modules is not UNSET:
+            field_dict["target_modules"] = target_modules
+        if type_ is not UNSET:
+            field_dict["type"] = type_
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        alpha = d.pop("alpha", UNSET)
+
+        dropout = d.pop("dropout", UNSET)
+
+        r = d.pop("r", UNSET)
+
+        def _parse_target_modules(data: object) -> list[str] | Literal["all-linear"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            target_modules_type_0 = cast(Literal["all-linear"], data)
+            if target_modules_type_0 != "all-linear":
+                raise ValueError(f"target_modules_type_0 must match const 'all-linear', got '{target_modules_type_0}'")
+            return target_modules_type_0
+            if not isinstance(data, list):
+                raise TypeError()
+            target_modules_type_1 = cast(list[str], data)
+
+            return target_modules_type_1
+
+        target_modules = _parse_target_modules(d.pop("target_modules", UNSET))
+
+        type_ = cast(Literal["lora"] | Unset, d.pop("type", UNSET))
+        if type_ != "lora" and not isinstance(type_, Unset):
+            raise ValueError(f"type must match const 'lora', got '{type_}'")
+
+        lora_training = cls(
+            alpha=alpha,
+            dropout=dropout,
+            r=r,
+            target_modules=target_modules,
+            type_=type_,
+        )
+
+        lora_training.additional_properties = d
+        return lora_training
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,259 @@
+{{/*
+Names
+*/}}
+{{- define "ftaas.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name, kept short enough for the component suffixes ("-serving" is the longest) to fit 63 characters.
+*/}}
+{{- define "ftaas.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 55 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 55 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 55 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "ftaas.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "ftaas.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ftaas.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "ftaas.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+Labels. Called with (dict "root" $ "component" "api"); component may be omitted.
+*/}}
+{{- define "ftaas.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ftaas.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- define "ftaas.labels" -}}
+helm.sh/chart: {{ include "ftaas.chart" .root }}
+{{ include "ftaas.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: ftaas
+{{- end }}
+
+{{/*
+Secrets: which Secret and key each secret setting comes from.
+*/}}
+{{- define "ftaas.apiKeysSecretName" -}}
+{{- default (include "ftaas.fullname" .) .Values.apiKeys.existingSecret }}
+{{- end }}
+
+{{- define "ftaas.apiKeysSecretKey" -}}
+{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecretKey }}{{ else }}api-keys{{ end }}
+{{- end }}
+
+{{- define "ftaas.redisSecretName" -}}
+{{- default (include "ftaas.fullname" .) .Values.redis.existingSecret }}
+{{- end }}
+
+{{- define "ftaas.redisSecretKey" -}}
+{{- if .Values.redis.existingSecret }}{{ .Values.redis.existingSecretKey }}{{ else }}redis-url{{ end }}
+{{- end }}
+
+{{/* "true" when static S3 credentials are configured (inline or from an existing Secret). */}}
+{{- define "ftaas.hasStoreCredentials" -}}
+{{- if or .Values.store.credentials.existingSecret .Values.store.credentials.accessKeyId }}true{{ end }}
+{{- end }}
+
+{{- define "ftaas.storeCredentialsSecretName" -}}
+{{- default (include "ftaas.fullname" .) .Values.store.credentials.existingSecret }}
+{{- end }}
+
+{{- define "ftaas.storeAccessKeyIdKey" -}}
+{{- if .Values.store.credentials.existingSecret }}{{ .Values.store.credentials.accessKeyIdKey }}{{ else }}aws-access-key-id{{ end }}
+{{- end }}
+
+{{- define "ftaas.storeSecretAccessKeyKey" -}}
+{{- if .Values.store.credentials.existingSecret }}{{ .Values.store.credentials.secretAccessKeyKey }}{{ else }}aws-secret-access-key{{ end }}
+{{- end }}
+
+{{/*
+Fail early, with one message per problem, when a required value is missing or inconsistent.
+*/}}
+{{- define "ftaas.validate" -}}
+{{- $errors := list }}
+{{- if not (or .Values.apiKeys.existingSecret .Values.apiKeys.value) }}
+{{- $errors = append $errors "set apiKeys.value (`key:tenant,...`) or apiKeys.existingSecret" }}
+{{- end }}
+{{- if not (or .Values.redis.existingSecret .Values.redis.url) }}
+{{- $errors = append $errors "set redis.url or redis.existingSecret: Redis is required and this chart does not install it" }}
+{{- end }}
+{{- if not (hasPrefix "s3://" .Values.store.url) }}
+{{- $errors = append $errors "set store.url to s3://bucket/prefix: the pods share no filesystem, so the store must be S3-compatible" }}
+{{- end }}
+{{- $creds := .Values.store.credentials }}
+{{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
+{{- $errors = append $errors "set both store.credentials.accessKeyId and store.credentials.secretAccessKey, or neither" }}
+{{- end }}
+{{- $pdb := .Values.api.podDisruptionBudget }}
+{{- if and $pdb.enabled (eq (toString $pdb.minAvailable) "") (eq (toString $pdb.maxUnavailable) "") }}
+{{- $errors = append $errors "api.podDisruptionBudget: set minAvailable or maxUnavailable" }}
+{{- end }}
+{{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
+{{- $errors = append $errors "api.podDisruptionBudget: set only one of minAvailable and maxUnavailable" }}
+{{- end }}
+{{- $hpa := .Values.api.autoscaling }}
+{{- if and $hpa.enabled (not (or $hpa.targetCPUUtilizationPercentage $hpa.targetMemoryUtilizationPercentage)) }}
+{{- $errors = append $errors "api.autoscaling: set targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- if and .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
+{{- $errors = append $errors "ingress.tls.enabled needs ingress.tls.secretName" }}
+{{- end }}
+{{- range .Values.models.volume.components }}
+{{- if not (has . (list "api" "worker" "serving")) }}
+{{- $errors = append $errors (printf "models.volume.components: unknown component %q (api, worker, serving)" .) }}
+{{- end }}
+{{- end }}
+{{- if $errors }}
+{{- fail (printf "\n  - %s" (join "\n  - " $errors)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The environment shared by the api, worker and serving containers: non-secret settings from the
+ConfigMap, secrets from Secrets. Defined here once; every Deployment includes it. Called with
+(dict "root" $ "extraEnv" <list of EnvVar for one component>).
+*/}}
+{{- define "ftaas.env" -}}
+{{- $root := .root -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "ftaas.fullname" $root }}
+env:
+  - name: FTAAS_API_KEYS
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "ftaas.apiKeysSecretName" $root }}
+        key: {{ include "ftaas.apiKeysSecretKey" $root }}
+  - name: FTAAS_REDIS_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "ftaas.redisSecretName" $root }}
+        key: {{ include "ftaas.redisSecretKey" $root }}
+  {{- if include "ftaas.hasStoreCredentials" $root }}
+  - name: AWS_ACCESS_KEY_ID
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "ftaas.storeCredentialsSecretName" $root }}
+        key: {{ include "ftaas.storeAccessKeyIdKey" $root }}
+  - name: AWS_SECRET_ACCESS_KEY
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "ftaas.storeCredentialsSecretName" $root }}
+        key: {{ include "ftaas.storeSecretAccessKeyKey" $root }}
+  {{- end }}
+  {{- with .extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Pod annotations that roll the pods when the ConfigMap or the chart's Secret changes.
+*/}}
+{{- define "ftaas.checksums" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+
+{{/*
+Writable volumes for a pod: /tmp, the cache dir, /dev/shm (when shmSizeLimit is set) and the model
+volume (when this component mounts it). Called with (dict "root" $ "component" "worker"
+"values" .Values.worker); "ftaas.volumeMounts" takes the same arguments.
+*/}}
+{{- define "ftaas.volumes" -}}
+{{- $root := .root -}}
+{{- $v := .values -}}
+- name: tmp
+  emptyDir:
+    {{- with $v.tmpSizeLimit }}
+    sizeLimit: {{ . }}
+    {{- else }} {}
+    {{- end }}
+- name: cache
+  {{- if $v.cache.existingClaim }}
+  persistentVolumeClaim:
+    claimName: {{ $v.cache.existingClaim }}
+  {{- else }}
+  emptyDir:
+    {{- with $v.cache.sizeLimit }}
+    sizeLimit: {{ . }}
+    {{- else }} {}
+    {{- end }}
+  {{- end }}
+{{- if $v.shmSizeLimit }}
+- name: shm
+  emptyDir:
+    medium: Memory
+    sizeLimit: {{ $v.shmSizeLimit }}
+{{- end }}
+{{- if and $root.Values.models.volume.existingClaim (has .component $root.Values.models.volume.components) }}
+- name: models
+  persistentVolumeClaim:
+    claimName: {{ $root.Values.models.volume.existingClaim }}
+    readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "ftaas.volumeMounts" -}}
+{{- $root := .root -}}
+{{- $v := .values -}}
+- name: tmp
+  mountPath: /tmp
+- name: cache
+  mountPath: {{ $root.Values.cache.mountPath }}
+{{- if $v.shmSizeLimit }}
+- name: shm
+  mountPath: /dev/shm
+{{- end }}
+{{- if and $root.Values.models.volume.existingClaim (has .component $root.Values.models.volume.components) }}
+- name: models
+  mountPath: {{ $root.Values.models.volume.mountPath }}
+  {{- with $root.Values.models.volume.subPath }}
+  subPath: {{ . }}
+  {{- end }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+Scheduling for one component: nodeSelector, tolerations, affinity. Called with the component's values.
+*/}}
+{{- define "ftaas.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,36 @@
+"""Object ids, in OpenAI's style: a type prefix and a random suffix."""
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _random(n: int = 24) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def new_file_id() -> str:
+    return f"file-{_random()}"
+
+
+def new_job_id() -> str:
+    return f"ftjob-{_random()}"
+
+
+def new_event_id() -> str:
+    return f"ftevent-{_random()}"
+
+
+def new_checkpoint_id() -> str:
+    return f"ftckpt-{_random()}"
+
+
+def fine_tuned_model_id(base_model: str, suffix: str | None, job_id: str) -> str:
+    """`ft:{base}:{suffix}:{job-short-id}`; the short id is the first 8 characters after `ftjob-`."""
+    short = job_id.removeprefix("ftjob-")[:8]
+    return f"ft:{base_model}:{suffix or ''}:{short}"
+
+
+def is_fine_tuned_model_id(model: str) -> bool:
+    return model.startswith("ft:")

@@ -1,0 +1,74 @@
+"""What the store holds about files, jobs and fine-tuned models (the system of record).
+
+These are storage records, not wire objects: the API shapes them into OpenAI's objects.
+"""
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from jobs.spec import JobSpec, TrainingPlan
+from jobs.status import JobStatus
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class FileRecord(BaseModel):
+    id: str
+    tenant: str
+    filename: str
+    purpose: str
+    bytes: int
+    sha256: str
+    created_at: int = Field(default_factory=now)
+    format: str | None = None
+    n_examples: int = 0
+    status: Literal["processed", "error"] = "processed"
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+    param: str | None = None
+
+
+class JobProgress(BaseModel):
+    step: int = 0
+    total_steps: int = 0
+    epoch: float = 0.0
+    train_loss: float | None = None
+    tokens_per_second: float | None = None
+
+
+class JobRecord(BaseModel):
+    id: str
+    tenant: str
+    spec: JobSpec
+    status: JobStatus = JobStatus.VALIDATING_FILES
+    created_at: int = Field(default_factory=now)
+    started_at: int | None = None
+    finished_at: int | None = None
+    plan: TrainingPlan | None = None
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    result_files: list[str] = Field(default_factory=list)
+    error: JobError | None = None
+    estimated_finish: int | None = None
+    progress: JobProgress | None = None
+    n_examples: int | None = None
+
+
+class ModelManifest(BaseModel):
+    """Written last, after every artifact file: a model whose manifest is missing does not exist."""
+
+    id: str
+    tenant: str
+    base_model: str
+    job_id: str
+    kind: Literal["lora"] = "lora"
+    created_at: int = Field(default_factory=now)
+    files: list[str] = Field(default_factory=list, description="Artifact paths relative to the model's adapter/ folder.")
+    extra: dict[str, Any] = Field(default_factory=dict)

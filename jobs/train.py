@@ -1,0 +1,208 @@
+"""Run one fine-tuning job in this process: the entry point the worker's child process and `ftaas train` use.
+
+    python -m jobs.train spec.json --out run/ [--events jsonl]
+
+Writes `out/adapter/` (the trained adapter and tokenizer), `out/results/metrics.csv` and
+`out/summary.json`. With `--events jsonl` stdout carries only events, one JSON object per line.
+
+Importing this module is cheap: torch and transformers load only when training starts.
+"""
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from jobs.catalog import Catalog
+from jobs.data.formats import check_jsonl, read_examples
+from jobs.spec import JobSpec
+from jobs.training import events
+from jobs.training.events import Event, Report
+
+
+def check_files(training_path: Path, validation_path: Path | None) -> None:
+    """Raise ValueError naming every bad line (first few per file) of the training and validation files."""
+    problems = []
+    for name, path in (("training_file", training_path), ("validation_file", validation_path)):
+        if path is None:
+            continue
+        if not path.is_file():
+            problems.append(f"{name} {path}: no such file")
+            continue
+        with open(path, "rb") as f:
+            check = check_jsonl(f)
+        if not check.ok:
+            problems.append(f"{name} {path.name}: {check.summary()}")
+    if problems:
+        raise ValueError("invalid training data: " + " | ".join(problems))
+
+
+def run_training(
+    spec: JobSpec,
+    training_path: Path,
+    validation_path: Path | None,
+    out_dir: Path,
+    catalog: Catalog,
+    report: Report,
+    threads: int = 0,
+) -> dict:
+    """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary."""
+    check_files(training_path, validation_path)
+    import torch
+
+    from jobs.recipes import get_recipe
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    train_examples = read_examples(training_path)
+    valid_examples = read_examples(validation_path) if validation_path else None
+    plan = spec.resolve(len(train_examples))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    recipe = get_recipe(spec.training_type.type)
+    result = recipe(spec, plan, train_examples, valid_examples, out_dir, catalog, report)
+
+    summary = {
+        "trained_tokens": result["trained_tokens"],
+        "n_examples": result["n_examples"],
+        "n_truncated": result["n_truncated"],
+        "plan": plan.model_dump(),
+        "final_train_loss": result["final_train_loss"],
+        "final_valid_loss": result["final_valid_loss"],
+        "train_seconds": round(result["seconds"], 1),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    text = f"Training finished in {summary['train_seconds']:.0f}s: training loss {summary['final_train_loss']:.4f}"
+    if summary["final_valid_loss"] is not None:
+        text += f", validation loss {summary['final_valid_loss']:.4f}"
+    report(events.message(text, final_train_loss=summary["final_train_loss"], final_valid_loss=summary["final_valid_loss"]))
+    return summary
+
+
+class JsonLinesReport:
+    """Each event as one JSON line on the real stdout; fd 1 itself goes to stderr so stray prints cannot mix in."""
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self.out = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
+
+
+class HumanReport:
+    """A progress bar over the steps; messages as plain lines."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: Event) -> None:
+        from tqdm import tqdm
+
+        if event["type"] == "metrics":
+            data = event["data"]
+            if self.bar is None:
+                self.bar = tqdm(total=data["total_steps"], unit="step", dynamic_ncols=True)
+            postfix = {"loss": f"{data['train_loss']:.4f}"}
+            if data.get("valid_loss") is not None:
+                postfix["valid"] = f"{data['valid_loss']:.4f}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+            if data["step"] == data["total_steps"]:
+                self.bar.close()
+        else:
+            prefix = "" if event["level"] == "info" else f"{event['level']}: "
+            tqdm.write(prefix + event["message"], file=sys.stderr if event["level"] == "error" else sys.stdout)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftaas train",
+        description="Fine-tune a base model from the catalog on a local chat JSONL file, in this process.",
+        epilog="The spec file is a fine-tuning job body, e.g. "
+        '{"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": "train.jsonl", '
+        '"hyperparameters": {"n_epochs": 3}}. training_file and validation_file are local paths, relative '
+        "to the spec file's folder. The catalog and cache come from FTAAS_MODELS and FTAAS_CACHE_DIR.",
+    )
+    parser.add_argument("spec", type=Path, help="the job spec, a JSON file")
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="folder for adapter/, results/metrics.csv, summary.json (default: SPEC-NAME-out/ beside the spec)",
+    )
+    parser.add_argument(
+        "--events",
+        choices=["jsonl"],
+        help="write progress as JSON lines on stdout (for programs); default: a progress bar for people",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: FTAAS_TRAIN_THREADS, else all cores)")
+    return parser
+
+
+def _local_path(value: str | None, base: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    report: Report = JsonLinesReport() if args.events == "jsonl" else HumanReport()
+
+    def fail(text: str, code: int, **data) -> int:
+        if args.events == "jsonl":
+            report(events.message(text, level="error", **data))
+        else:
+            print(f"error: {text}", file=sys.stderr)
+        return code
+
+    try:
+        raw = json.loads(args.spec.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return fail(f"cannot read the spec {args.spec}: {exc}", 2)
+    try:
+        spec = JobSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()]
+        if args.events != "jsonl":
+            for problem in problems:
+                print(problem, file=sys.stderr)
+        return fail(f"invalid spec {args.spec}: {'; '.join(problems)}", 2, problems=problems)
+
+    from service.settings import Settings
+
+    settings = Settings()
+    threads = args.threads if args.threads is not None else settings.train_threads
+    base = args.spec.resolve().parent
+    out = args.out or base / f"{args.spec.stem}-out"
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a job's log
+        catalog = Catalog.from_setting(settings.models, settings.cache_dir)
+        if spec.model not in catalog:
+            raise ValueError(f"unknown model {spec.model!r}; the catalog has: {', '.join(catalog.ids())}")
+        run_training(
+            spec,
+            _local_path(spec.training_file, base),
+            _local_path(spec.validation_file, base),
+            out,
+            catalog,
+            report,
+            threads=threads,
+        )
+    except ValueError as exc:
+        return fail(str(exc), 1)
+    except Exception as exc:
+        traceback.print_exc()
+        return fail(f"training failed: {type(exc).__name__}: {exc}", 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

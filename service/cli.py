@@ -1,0 +1,146 @@
+"""`ftaas`: run the API, the worker, the inference server, all three, or one training job locally."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from service.logs import configure_logging
+
+DESCRIPTION = """\
+ftaas — self-hosted fine-tuning as a service, speaking the OpenAI API.
+
+Configuration comes from FTAAS_* environment variables (see README.md): FTAAS_API_KEYS,
+FTAAS_REDIS_URL, FTAAS_STORE_URL, FTAAS_S3_ENDPOINT_URL, FTAAS_MODELS, FTAAS_CACHE_DIR, …
+"""
+
+EXAMPLES = """\
+examples:
+  ftaas up                          API + worker + inference on http://127.0.0.1:8000
+  ftaas api --port 8000             the stateless API only
+  ftaas worker                      a training worker (one job at a time)
+  ftaas serve --port 8001           the inference server only
+  ftaas train spec.json --out run/  train once locally, no API, queue or store
+"""
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from jobs.serving.app import create_serving_app
+
+    uvicorn.run(create_serving_app(), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from jobs.worker import create_worker
+    from service.settings import Settings
+
+    create_worker(Settings(), burst=args.burst).run()
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    """Start the three processes as one group; stop all of them when one stops or on Ctrl-C."""
+    env = dict(os.environ, FTAAS_SERVING_URL=f"http://127.0.0.1:{args.serving_port}")
+    me = [sys.executable, "-m", "service.cli"]
+    commands = {
+        "serve": me + ["serve", "--host", "127.0.0.1", "--port", str(args.serving_port)],
+        "worker": me + ["worker"],
+        "api": me + ["api", "--host", args.host, "--port", str(args.port)],
+    }
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    print(f"ftaas up: API and inference on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr)
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"ftaas up: {name} exited with code {child.returncode}; stopping the others", file=sys.stderr)
+                exit_code = child.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 20
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+def _train(args: argparse.Namespace) -> int:
+    from jobs.train import main as train_main
+
+    return train_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftaas", description=DESCRIPTION, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--log-level", default=os.environ.get("FTAAS_LOG_LEVEL", "INFO"), help="default: INFO")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    api = commands.add_parser("api", help="run the stateless API (never imports torch)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(run=_api)
+
+    worker = commands.add_parser("worker", help="run a training worker: takes jobs from the Redis queue")
+    worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    worker.set_defaults(run=_worker)
+
+    serve = commands.add_parser("serve", help="run the inference server (chat/completions with base or fine-tuned models)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.set_defaults(run=_serve)
+
+    up = commands.add_parser("up", help="run API, worker and inference server together on one machine")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000, help="the one public port (API + inference), default 8000")
+    up.add_argument("--serving-port", type=int, default=8001, help="internal port of the inference server")
+    up.set_defaults(run=_up)
+
+    train = commands.add_parser(
+        "train", help="run one job locally from a spec file (see `ftaas train --help`)", add_help=False
+    )
+    train.set_defaults(run=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "train":  # only `train` passes its own options through
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
+    configure_logging(args.log_level)
+    return args.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from service.dependencies import Deps, Tenant
+from service.errors import ERROR_RESPONSES, InvalidRequest
+from service.fine_tuning import service
+from service.fine_tuning.openapi import JOB_SPEC_BODY
+from service.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent, FineTuningJobEventList, FineTuningJobList
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size")]
+
+
+class FineTuningController(Controller):
+    path = "/fine_tuning/jobs"
+    tags = ["fine_tuning"]
+
+    @post(
+        "/", responses=ERROR_RESPONSES, operation_id="create_fine_tuning_job", status_code=200, dependencies=JOB_SPEC_BODY,
+        summary="Create a fine-tuning job", description="Every problem with the request is reported at once.",
+    )
+    async def create_fine_tuning_job(self, services: Deps, tenant: Tenant, request: Request) -> FineTuningJob:
+        try:
+            body: Any = await request.json()
+        except Exception:
+            raise InvalidRequest("the request body is not valid JSON") from None
+        return FineTuningJob.from_record(await service.create_job(services, tenant, body))
+
+    @get("/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first")
+    async def list_fine_tuning_jobs(
+        self, services: Deps, tenant: Tenant, after: FromQuery[str | None] = None, limit: Limit = 20
+    ) -> FineTuningJobList:
+        jobs, has_more = await service.list_jobs(services, tenant, after, limit)
+        return FineTuningJobList(data=[FineTuningJob.from_record(j) for j in jobs], has_more=has_more)
+
+    @get("/{fine_tuning_job_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_fine_tuning_job", summary="Get a fine-tuning job")
+    async def retrieve_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
+        return FineTuningJob.from_record(await service.get_job(services, tenant, fine_tuning_job_id))
+
+    @post(
+        "/{fine_tuning_job_id:str}/cancel", responses=ERROR_RESPONSES, operation_id="cancel_fine_tuning_job", status_code=200,
+        summary="Cancel a queued or running job; a running job stops within seconds",
+    )
+    async def cancel_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
+        return FineTuningJob.from_record(await service.cancel_job(services, tenant, fine_tuning_job_id))
+
+    @get(
+        "/{fine_tuning_job_id:str}/events", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_events",
+        summary="A job's events (progress, metrics, errors), newest first",
+    )
+    async def list_fine_tuning_events(
+        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: FromQuery[str | None] = None, limit: Limit = 20
+    ) -> FineTuningJobEventList:
+        events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, after, limit)
+        return FineTuningJobEventList(data=[FineTuningJobEvent(**e) for e in events], has_more=has_more)

@@ -1,0 +1,92 @@
+"""Wire models for /v1/fine_tuning (OpenAI's `fine_tuning.job` and `fine_tuning.job.event` objects)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from jobs.records import JobProgress, JobRecord
+
+
+class HyperparametersObject(BaseModel):
+    n_epochs: int | Literal["auto"]
+    batch_size: int | Literal["auto"]
+    learning_rate_multiplier: float | Literal["auto"]
+
+
+class JobErrorObject(BaseModel):
+    code: str
+    message: str
+    param: str | None = None
+
+
+class FineTuningJob(BaseModel):
+    id: str
+    object: Literal["fine_tuning.job"] = "fine_tuning.job"
+    created_at: int
+    finished_at: int | None
+    model: str
+    fine_tuned_model: str | None
+    organization_id: str
+    status: str
+    training_file: str
+    validation_file: str | None
+    hyperparameters: HyperparametersObject
+    method: dict[str, Any]
+    result_files: list[str]
+    trained_tokens: int | None
+    error: JobErrorObject | None
+    seed: int | None
+    estimated_finish: int | None
+    integrations: list[dict[str, Any]] = []
+    metadata: dict[str, str] | None
+    user_provided_suffix: str | None
+    # ftaas extensions
+    training_type: dict[str, Any]
+    progress: JobProgress | None
+
+    @classmethod
+    def from_record(cls, job: JobRecord) -> "FineTuningJob":
+        spec = job.spec
+        if job.plan is not None:  # after validation every "auto" has a value
+            hp = HyperparametersObject(
+                n_epochs=job.plan.n_epochs, batch_size=job.plan.batch_size,
+                learning_rate_multiplier=job.plan.learning_rate_multiplier,
+            )
+        else:
+            requested = spec.effective_hyperparameters
+            hp = HyperparametersObject(
+                n_epochs=requested.n_epochs, batch_size=requested.batch_size,
+                learning_rate_multiplier=requested.learning_rate_multiplier,
+            )
+        return cls(
+            id=job.id, created_at=job.created_at, finished_at=job.finished_at, model=spec.model,
+            fine_tuned_model=job.fine_tuned_model, organization_id=job.tenant, status=job.status.value,
+            training_file=spec.training_file, validation_file=spec.validation_file, hyperparameters=hp,
+            method={"type": "supervised", "supervised": {"hyperparameters": hp.model_dump()}},
+            result_files=job.result_files, trained_tokens=job.trained_tokens,
+            error=JobErrorObject(**job.error.model_dump()) if job.error else None, seed=spec.seed,
+            estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
+            training_type=spec.training_type.model_dump(), progress=job.progress,
+        )
+
+
+class FineTuningJobList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FineTuningJob]
+    has_more: bool
+
+
+class FineTuningJobEvent(BaseModel):
+    id: str
+    object: Literal["fine_tuning.job.event"] = "fine_tuning.job.event"
+    created_at: int
+    level: Literal["info", "warning", "error"]
+    message: str
+    type: Literal["message", "metrics"]
+    data: dict[str, Any]
+
+
+class FineTuningJobEventList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FineTuningJobEvent]
+    has_more: bool

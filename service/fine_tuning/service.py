@@ -1,0 +1,78 @@
+"""Creating, reading, listing and cancelling fine-tuning jobs."""
+
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+
+from jobs.ids import new_job_id
+from jobs.keys import RedisKeys
+from jobs.queue import enqueue_training
+from jobs.records import JobRecord, now
+from jobs.repository import RecordNotFound
+from jobs.spec import JobSpec
+from jobs.status import InvalidTransition, JobStatus
+from service.dependencies import Services
+from service.errors import Conflict, InvalidRequest, NotFound, from_validation_error
+
+CANCEL_FLAG_TTL_S = 7 * 24 * 3600
+
+
+async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    file_ids = [body[k] for k in ("training_file", "validation_file") if isinstance(body.get(k), str)]
+    context = {
+        "allowed_models": set(services.catalog.ids()),
+        "known_files": await services.files.existing_ids(tenant, file_ids),
+    }
+    try:
+        spec = JobSpec.model_validate(body, context=context)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    if spec.seed is None:  # recorded, so a job can be re-run exactly
+        spec = spec.model_copy(update={"seed": secrets.randbelow(2**31)})
+    job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec)
+    await services.jobs.create(job)
+    await services.events.append(job.id, f"Created fine-tuning job: {job.id}")
+    await enqueue_training(services.redis, tenant, job.id)
+    services.metrics.jobs_created.inc()
+    return job
+
+
+async def get_job(services: Services, tenant: str, job_id: str) -> JobRecord:
+    try:
+        return await services.jobs.get(tenant, job_id)
+    except RecordNotFound:
+        raise NotFound(f"no fine-tuning job '{job_id}'", param="fine_tuning_job_id") from None
+
+
+async def list_jobs(services: Services, tenant: str, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
+    try:
+        return await services.jobs.list(tenant, after, limit)
+    except RecordNotFound:
+        raise InvalidRequest(f"'after' names no job of yours: {after}", param="after") from None
+
+
+async def cancel_job(services: Services, tenant: str, job_id: str) -> JobRecord:
+    job = await get_job(services, tenant, job_id)
+    if job.status.is_terminal:
+        raise Conflict(f"job {job_id} has already {job.status.value}; only unfinished jobs can be cancelled")
+    # The flag goes first: the worker checks it before publishing a model, so no model appears for a cancelled job.
+    await services.redis.set(RedisKeys.job_cancel(job_id), 1, ex=CANCEL_FLAG_TTL_S)
+    try:
+        job = await services.jobs.transition(tenant, job_id, JobStatus.CANCELLED, finished_at=now())
+    except InvalidTransition as exc:
+        raise Conflict(f"job {job_id} has already {exc.current.value}; it cannot be cancelled") from None
+    await services.events.append(job_id, "Job cancelled by request")
+    return job
+
+
+async def list_events(
+    services: Services, tenant: str, job_id: str, after: str | None, limit: int
+) -> tuple[list[dict], bool]:
+    await get_job(services, tenant, job_id)
+    try:
+        return await services.events.list(tenant, job_id, after, limit)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), param="after") from None

@@ -1,0 +1,125 @@
+"""End to end with the official `openai` package against `ftaas up`: upload, fine-tune with defaults, chat.
+
+The task (tests/support/tasks.py) maps short sentences to invented code words, which the base model
+cannot know: held-out exact-match accuracy must rise from ≤ 10 % to ≥ 80 %.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import openai
+import pytest
+import redis
+
+from tests.conftest import TEST_CACHE, free_port
+from tests.support.tasks import classification_examples, exact_match_accuracy, write_jsonl
+
+pytestmark = pytest.mark.slow
+BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
+E2E_REDIS = "redis://127.0.0.1:6379/14"
+N_TRAIN, N_HELD_OUT = 240, 40
+JOB_TIMEOUT_S = 1200
+
+
+@pytest.fixture(scope="module")
+def ftaas_up(tmp_path_factory, base_model_dir):
+    redis.Redis.from_url(E2E_REDIS).flushdb()
+    port, serving_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        FTAAS_API_KEYS="sk-e2e:e2e",
+        FTAAS_REDIS_URL=E2E_REDIS,
+        FTAAS_STORE_URL=f"file://{tmp_path_factory.mktemp('store')}",
+        FTAAS_CACHE_DIR=str(TEST_CACHE),
+        FTAAS_QUEUE_NAME="ftaas:e2e",
+        FTAAS_WORKER_METRICS_PORT="0",
+    )
+    log = open(tmp_path_factory.mktemp("logs") / "ftaas-up.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "up", "--port", str(port), "--serving-port", str(serving_port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, "ftaas up exited early:\n" + open(log.name).read()[-3000:]
+            try:
+                if httpx.get(f"{base_url}/readyz").status_code == 200 and httpx.get(
+                        f"http://127.0.0.1:{serving_port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "ftaas up did not become ready:\n" + open(log.name).read()[-3000:]
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print(open(log.name).read()[-5000:])
+
+
+def predictor(client: openai.OpenAI, model: str):
+    def predict(messages: list[dict]) -> str:
+        reply = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=8)
+        return reply.choices[0].message.content or ""
+
+    return predict
+
+
+@pytest.mark.timeout(JOB_TIMEOUT_S + 600)
+def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
+    client = openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="sk-e2e", max_retries=0, timeout=300)
+    held_out = classification_examples(N_HELD_OUT, seed=2, split="test")
+    base_accuracy = exact_match_accuracy(predictor(client, BASE), held_out)
+    assert base_accuracy <= 0.10, f"the base model already knows the task ({base_accuracy:.0%}); pick another"
+
+    train_path = tmp_path / "train.jsonl"
+    write_jsonl(train_path, classification_examples(N_TRAIN, seed=1, split="train"))
+    with open(train_path, "rb") as f:
+        uploaded = client.files.create(file=f, purpose="fine-tune")
+    assert uploaded.status == "processed"
+
+    job = client.fine_tuning.jobs.create(model=BASE, training_file=uploaded.id, suffix="e2e")
+    assert job.status == "validating_files"
+    started = time.monotonic()
+    saw_eta = False
+    while job.status not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() - started < JOB_TIMEOUT_S, f"job still {job.status} after {JOB_TIMEOUT_S}s"
+        time.sleep(2)
+        job = client.fine_tuning.jobs.retrieve(job.id)
+        saw_eta = saw_eta or (job.status == "running" and job.estimated_finish is not None)
+    assert job.status == "succeeded", job.error
+    print(f"default job: {time.monotonic() - started:.0f}s, hyperparameters {job.hyperparameters}")
+    assert saw_eta, "a running job reports estimated_finish"
+
+    events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+    assert any(e.type == "metrics" for e in events)
+    assert job.fine_tuned_model in [m.id for m in client.models.list().data]
+
+    tuned_accuracy = exact_match_accuracy(predictor(client, job.fine_tuned_model), held_out)
+    print(f"exact-match accuracy on {N_HELD_OUT} held-out prompts: base {base_accuracy:.0%}, fine-tuned {tuned_accuracy:.0%}")
+    assert tuned_accuracy >= 0.80
+
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=job.fine_tuned_model + "x", messages=held_out[0]["messages"][:-1])
+
+
+def test_bad_requests_get_clear_errors(ftaas_up, tmp_path):
+    client = openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="sk-e2e", max_retries=0)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": []}\n')
+    with pytest.raises(openai.BadRequestError, match="line 1"):
+        client.files.create(file=bad.open("rb"), purpose="fine-tune")
+    with pytest.raises(openai.BadRequestError, match="unknown model"):
+        client.fine_tuning.jobs.create(model="gpt-4o", training_file="file-nope")
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="wrong", max_retries=0).models.list()
+    with pytest.raises(openai.NotFoundError):
+        client.fine_tuning.jobs.retrieve("ftjob-doesnotexist")

@@ -1,0 +1,188 @@
+"""The API against real Redis and both store back-ends: uploads, job records, errors, isolation."""
+
+import json
+
+import pytest
+
+from jobs import keys
+from jobs.store import open_store
+from tests.conftest import ALPHA, BETA
+
+CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+
+
+def jsonl(*rows) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+
+
+def upload(api, body: bytes, headers=ALPHA, purpose="fine-tune", name="train.jsonl"):
+    return api.post("/v1/files", files={"file": (name, body, "application/jsonl")}, data={"purpose": purpose}, headers=headers)
+
+
+def store_of(api):
+    s = api.app.state.settings
+    return open_store(s.store_url, s.s3_endpoint_url, s.s3_region)
+
+
+def test_upload_is_stored_and_readable(api):
+    body = jsonl(CHAT, CHAT, CHAT)
+    r = upload(api, body)
+    assert r.status_code == 200, r.text
+    f = r.json()
+    assert f["id"].startswith("file-") and f["object"] == "file" and f["bytes"] == len(body)
+    assert f["status"] == "processed" and f["purpose"] == "fine-tune" and f["filename"] == "train.jsonl"
+    assert api.get(f"/v1/files/{f['id']}", headers=ALPHA).json() == f
+    assert api.get(f"/v1/files/{f['id']}/content", headers=ALPHA).content == body
+    assert store_of(api).get_bytes(keys.file_content("alpha", f["id"])) == body
+    assert [x["id"] for x in api.get("/v1/files", headers=ALPHA).json()["data"]] == [f["id"]]
+
+
+def test_malformed_jsonl_is_rejected_with_line_numbers_and_nothing_written(api):
+    body = CHAT_LINE = json.dumps(CHAT).encode() + b"\n"
+    body = CHAT_LINE + b"{not json\n" + json.dumps({"messages": [{"role": "user", "content": "x"}]}).encode() + b"\n"
+    r = upload(api, body)
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["param"] == "file" and err["code"] == "invalid_file"
+    assert "line 2: not valid JSON" in err["message"] and "line 3: no assistant message" in err["message"]
+    assert list(store_of(api).list_keys("alpha/")) == []
+    assert api.get("/v1/files", headers=ALPHA).json()["data"] == []
+
+
+@pytest.mark.parametrize("body", [b"", b"\n\n"])
+def test_empty_file_is_rejected(api, body):
+    r = upload(api, body)
+    assert r.status_code == 400 and "no examples" in r.json()["error"]["message"]
+
+
+def test_wrong_purpose_and_missing_part(api):
+    r = upload(api, jsonl(CHAT), purpose="assistants")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "purpose"
+    r = api.post("/v1/files", data={"purpose": "fine-tune"}, headers=ALPHA)
+    assert r.status_code == 400 and "error" in r.json()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic sk-alpha"}])
+def test_wrong_or_missing_key_is_401(api, headers):
+    r = api.get("/v1/models", headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"]["type"] == "authentication_error"
+
+
+def test_create_job_reports_every_problem_at_once(api):
+    r = api.post(
+        "/v1/fine_tuning/jobs",
+        json={"model": "gpt-17", "training_file": "file-missing", "hyperparameters": {"n_epochs": 0, "batch_size": "x"},
+              "training_type": {"type": "lora", "r": 0}},
+        headers=ALPHA,
+    )
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    for expected in ("unknown model 'gpt-17'", "HuggingFaceTB/SmolLM2-135M-Instruct", "no file 'file-missing'",
+                     "hyperparameters.n_epochs", "hyperparameters.batch_size", "training_type.r"):
+        assert expected in message, message
+    assert r.json()["error"]["param"] == "model"
+    assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []
+
+
+def test_create_job_bad_json_body(api):
+    r = api.post("/v1/fine_tuning/jobs", content=b"{nope", headers={**ALPHA, "content-type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
+    r = api.post("/v1/fine_tuning/jobs", json=[1, 2], headers=ALPHA)
+    assert r.status_code == 400 and "JSON object" in r.json()["error"]["message"]
+
+
+def create_job(api, headers=ALPHA, **extra):
+    file_id = upload(api, jsonl(CHAT, CHAT), headers=headers).json()["id"]
+    r = api.post(
+        "/v1/fine_tuning/jobs",
+        json={"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": file_id, **extra},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_job_is_created_queued_and_listed_with_cursor(api):
+    jobs = [create_job(api, suffix=f"s{i}", metadata={"i": str(i)}) for i in range(3)]
+    job = jobs[0]
+    assert job["id"].startswith("ftjob-") and job["object"] == "fine_tuning.job"
+    assert job["status"] == "validating_files" and job["fine_tuned_model"] is None
+    assert job["hyperparameters"] == {"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"}
+    assert isinstance(job["seed"], int) and job["user_provided_suffix"] == "s0" and job["metadata"] == {"i": "0"}
+    assert api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json() == job
+
+    page = api.get("/v1/fine_tuning/jobs", params={"limit": 2}, headers=ALPHA).json()
+    assert page["has_more"] is True and len(page["data"]) == 2
+    rest = api.get("/v1/fine_tuning/jobs", params={"limit": 2, "after": page["data"][-1]["id"]}, headers=ALPHA).json()
+    assert rest["has_more"] is False
+    assert {j["id"] for j in page["data"] + rest["data"]} == {j["id"] for j in jobs}
+
+    events = api.get(f"/v1/fine_tuning/jobs/{job['id']}/events", headers=ALPHA).json()
+    assert events["data"][0]["message"] == f"Created fine-tuning job: {job['id']}"
+    assert events["data"][0]["id"].startswith("ftevent-")
+
+
+def test_cancel_queued_job_then_cancel_again_conflicts(api):
+    job = create_job(api)
+    r = api.post(f"/v1/fine_tuning/jobs/{job['id']}/cancel", headers=ALPHA)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled" and r.json()["finished_at"]
+    r = api.post(f"/v1/fine_tuning/jobs/{job['id']}/cancel", headers=ALPHA)
+    assert r.status_code == 409 and "already cancelled" in r.json()["error"]["message"]
+
+
+def test_tenants_never_see_each_other(api):
+    job = create_job(api)
+    file_id = job["training_file"]
+    assert api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=BETA).status_code == 404
+    assert api.post(f"/v1/fine_tuning/jobs/{job['id']}/cancel", headers=BETA).status_code == 404
+    assert api.get(f"/v1/fine_tuning/jobs/{job['id']}/events", headers=BETA).status_code == 404
+    assert api.get(f"/v1/files/{file_id}", headers=BETA).status_code == 404
+    assert api.get(f"/v1/files/{file_id}/content", headers=BETA).status_code == 404
+    assert api.get("/v1/fine_tuning/jobs", headers=BETA).json()["data"] == []
+    # beta cannot train on alpha's file either
+    r = api.post("/v1/fine_tuning/jobs", json={"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": file_id},
+                 headers=BETA)
+    assert r.status_code == 400 and f"no file '{file_id}'" in r.json()["error"]["message"]
+
+
+def test_job_index_is_rebuilt_from_the_store_when_redis_loses_it(api):
+    import redis
+
+    job = create_job(api)
+    client = redis.Redis.from_url(api.app.state.settings.redis_url)
+    client.delete("ftaas:tenant:alpha:jobs", "ftaas:tenant:alpha:jobs:built")
+    assert [j["id"] for j in api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"]] == [job["id"]]
+
+
+def test_models_lists_the_catalog_and_unknown_model_is_404(api):
+    data = api.get("/v1/models", headers=ALPHA).json()["data"]
+    assert [m["id"] for m in data] == ["HuggingFaceTB/SmolLM2-135M-Instruct"]
+    assert api.get("/v1/models/HuggingFaceTB/SmolLM2-135M-Instruct", headers=ALPHA).json()["owned_by"] == "ftaas"
+    r = api.get("/v1/models/ft:nope:x:12345678", headers=ALPHA)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_health_ready_and_metrics(api):
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"redis": "ok", "store": "ok"}
+    api.get("/v1/models", headers=ALPHA)
+    text = api.get("/metrics").text
+    assert 'ftaas_api_requests_total{method="GET",route="/v1/models",status="200"}' in text
+
+
+def test_inference_without_a_serving_process_is_503(api):
+    r = api.post("/v1/chat/completions", json={"model": "x", "messages": [{"role": "user", "content": "hi"}]}, headers=ALPHA)
+    assert r.status_code == 503 and "ftaas serve" in r.json()["error"]["message"]
+
+
+def test_inference_bodies_are_validated_before_forwarding(api):
+    r = api.post("/v1/chat/completions", json={"model": "x", "messages": "hi", "stream": True}, headers=ALPHA)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_conversation_opening_with_the_assistant_is_rejected_at_upload(api):
+    opening = {"messages": [{"role": "assistant", "content": "hello"}, {"role": "user", "content": "hi"}]}
+    r = upload(api, jsonl(CHAT, opening))
+    assert r.status_code == 400 and "line 2: the first message is from the assistant" in r.json()["error"]["message"]

@@ -1,0 +1,120 @@
+"""`python -m jobs.train` as the worker runs it: a child process that streams JSON-line events."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.catalog import DEFAULT_MODEL_ID
+from tests.support.tasks import classification_examples, write_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+EVENT_KEYS = {"type", "level", "message", "data"}
+METRICS_KEYS = {"step", "total_steps", "epoch", "train_loss", "learning_rate", "tokens_per_second", "eta_seconds"}
+
+
+def run_train(spec: dict, work: Path, cache_dir: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    spec_path = work / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_TRAIN_THREADS": "0"}
+    process = subprocess.run(
+        [sys.executable, "-m", "jobs.train", str(spec_path), "--out", str(work / "out"), "--events", "jsonl"],
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # Every stdout line is an event, nothing else: libraries' prints went to stderr.
+    parsed = [json.loads(line) for line in process.stdout.splitlines()]
+    for event in parsed:
+        assert set(event) == EVENT_KEYS, event
+        assert event["type"] in ("message", "metrics") and event["level"] in ("info", "warning", "error")
+    return process, parsed
+
+
+@pytest.mark.slow
+def test_trains_a_lora_adapter_and_streams_events(tmp_path, base_model_dir, cache_dir):
+    long_example = {
+        "messages": [{"role": "user", "content": "blah " * 100}, {"role": "assistant", "content": "zorblat"}]
+    }
+    write_jsonl(tmp_path / "train.jsonl", classification_examples(40, seed=1) + [long_example])
+    write_jsonl(tmp_path / "valid.jsonl", classification_examples(8, seed=1, split="test"))
+    spec = {
+        "model": DEFAULT_MODEL_ID,
+        "training_file": "train.jsonl",  # relative to the spec file
+        "validation_file": str(tmp_path / "valid.jsonl"),
+        "hyperparameters": {"n_epochs": 1, "batch_size": 4, "max_seq_length": 64},
+        "seed": 3,
+    }
+
+    process, events = run_train(spec, tmp_path, cache_dir)
+
+    assert process.returncode == 0, process.stderr[-3000:]
+    messages = [e["message"] for e in events if e["type"] == "message"]
+    assert messages[0].startswith("Loading base model")
+    assert any(m.startswith("Training on 40 examples") for m in messages)
+    assert "Saving adapter" in messages
+    assert messages[-1].startswith("Training finished")
+    warnings = [e for e in events if e["level"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["data"]["n_truncated"] == 1
+    assert "max_seq_length=64" in warnings[0]["message"]
+
+    metrics = [e["data"] for e in events if e["type"] == "metrics"]
+    assert [m["step"] for m in metrics] == list(range(1, 11))
+    assert all(METRICS_KEYS <= set(m) and m["total_steps"] == 10 for m in metrics)
+    losses = [m["train_loss"] for m in metrics]
+    assert sum(losses[-3:]) / 3 < 0.5 * sum(losses[:3]) / 3, losses
+    assert "valid_loss" in metrics[-1] and metrics[-1]["valid_loss"] < losses[0]
+    assert metrics[-1]["learning_rate"] < metrics[0]["learning_rate"]  # linear decay
+
+    with open(tmp_path / "out" / "results" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 11))
+    assert rows[0]["valid_loss"] == "" and float(rows[-1]["valid_loss"]) == pytest.approx(metrics[-1]["valid_loss"])
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["n_examples"] == 40 and summary["n_truncated"] == 1
+    assert summary["plan"]["n_epochs"] == 1 and summary["plan"]["seed"] == 3
+    assert summary["trained_tokens"] > 40 * 20
+    assert summary["final_valid_loss"] == pytest.approx(metrics[-1]["valid_loss"])
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    adapter = tmp_path / "out" / "adapter"
+    assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"] == DEFAULT_MODEL_ID
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_model_dir, dtype=torch.float32), adapter)
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # peft initialises B to zero: these were trained
+
+
+@pytest.mark.slow
+def test_a_malformed_training_file_fails_naming_the_line(tmp_path, cache_dir):
+    lines = [json.dumps(e) for e in classification_examples(4)]
+    lines.insert(2, '{"messages": [')
+    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n")
+
+    process, events = run_train({"model": DEFAULT_MODEL_ID, "training_file": "train.jsonl"}, tmp_path, cache_dir)
+
+    assert process.returncode == 1
+    assert events[-1]["level"] == "error"
+    assert "line 3" in events[-1]["message"] and "not valid JSON" in events[-1]["message"]
+    assert not (tmp_path / "out" / "adapter").exists()
+
+
+def test_an_invalid_spec_reports_every_problem(tmp_path, cache_dir):
+    spec = {"model": DEFAULT_MODEL_ID, "training_file": "t.jsonl", "hyperparameters": {"n_epochs": 0, "batch_size": "x"}}
+
+    process, events = run_train(spec, tmp_path, cache_dir)
+
+    assert process.returncode == 2
+    assert [e["level"] for e in events] == ["error"]
+    problems = events[0]["data"]["problems"]
+    assert any("n_epochs" in p for p in problems) and any("batch_size" in p for p in problems)

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: deterministic toy tasks the base model cannot do before fine-tuning."""
