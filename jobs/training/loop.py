@@ -68,12 +68,15 @@ def token_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[
     """
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
+    # Padded batches carry an attention_mask; packed rows carry position_ids that restart at 0 for each
+    # example and no mask, from which transformers builds a block-diagonal causal mask.
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
     lm = _causal_lm(model)
     if _can_skip_unlabelled_logits(lm):
-        hidden = lm.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = lm.get_decoder()(**inputs).last_hidden_state
         logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
     else:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1][keep]
+        logits = model(**inputs).logits[:, :-1][keep]
     return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), int(keep.sum())
 
 
