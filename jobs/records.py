@@ -59,6 +59,7 @@ class JobRecord(BaseModel):
     estimated_finish: int | None = None
     progress: JobProgress | None = None
     n_examples: int | None = None
+    task_format: str | None = Field(None, description="The training file's format, which chose the task.")
 
 
 class ModelManifest(BaseModel):
@@ -68,7 +69,8 @@ class ModelManifest(BaseModel):
     tenant: str
     base_model: str
     job_id: str
-    kind: Literal["lora"] = "lora"
+    kind: str = Field("lora", description="The training_type that made it; 'full' models hold all weights.")
+    task_format: str = "chat"
     created_at: int = Field(default_factory=now)
-    files: list[str] = Field(default_factory=list, description="Artifact paths relative to the model's adapter/ folder.")
+    files: list[str] = Field(default_factory=list, description="Artifact paths relative to the model's artifact folder.")
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -48,11 +48,17 @@ class FileRepository:
         records = await asyncio.to_thread(load)
         return sorted(records, key=lambda r: (r.created_at, r.id), reverse=True)
 
-    async def existing_ids(self, tenant: str, file_ids: list[str]) -> set[str]:
-        found = await asyncio.gather(
-            *(asyncio.to_thread(self.store.exists, keys.file_record(tenant, f)) for f in file_ids)
-        )
-        return {f for f, ok in zip(file_ids, found) if ok}
+    async def formats(self, tenant: str, file_ids: list[str]) -> dict[str, str | None]:
+        """The detected format of each of `file_ids` that exists (missing ids are left out)."""
+
+        async def format_of(file_id: str) -> str | None:
+            return (await self.get(tenant, file_id)).format
+
+        found = await asyncio.gather(*(format_of(f) for f in file_ids), return_exceptions=True)
+        for result in found:
+            if isinstance(result, BaseException) and not isinstance(result, RecordNotFound):
+                raise result
+        return {f: result for f, result in zip(file_ids, found) if not isinstance(result, RecordNotFound)}
 
 
 class JobRepository:

@@ -23,7 +23,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from jobs import keys
-from jobs.data.formats import check_jsonl
+from jobs.data.validation import InvalidFiles, check_files
 from jobs.events import EventLog
 from jobs.ids import fine_tuned_model_id, new_file_id
 from jobs.keys import RedisKeys
@@ -104,19 +104,19 @@ async def _validate_files(ctx: WorkerContext, job: JobRecord, work: Path) -> Job
     await ctx.events.append(job.id, "Validating training file")
     paths = {}
     for role, file_id in (("training_file", job.spec.training_file), ("validation_file", job.spec.validation_file)):
-        if file_id is None:
-            continue
-        path = work / f"{role}.jsonl"
-        await asyncio.to_thread(ctx.store.download_file, keys.file_content(job.tenant, file_id), path)
-        with open(path, "rb") as f:
-            check = await asyncio.to_thread(check_jsonl, f)
-        if not check.ok:
-            raise JobFailed("invalid_file", f"{role} {file_id}: {check.summary()}")
-        paths[role] = (path, check.n_examples)
-    n_examples = paths["training_file"][1]
-    plan = job.spec.resolve(n_examples)
-    job = await ctx.jobs.transition(job.tenant, job.id, JobStatus.QUEUED, n_examples=n_examples, plan=plan)
-    await ctx.events.append(job.id, f"Files validated: {n_examples} training examples")
+        if file_id is not None:
+            paths[role] = work / f"{role}.jsonl"
+            await asyncio.to_thread(ctx.store.download_file, keys.file_content(job.tenant, file_id), paths[role])
+    names = (f"training_file {job.spec.training_file}", f"validation_file {job.spec.validation_file}")
+    try:
+        files = await asyncio.to_thread(check_files, job.spec, paths["training_file"], paths.get("validation_file"), names)
+    except InvalidFiles as exc:
+        raise JobFailed("invalid_file", "; ".join(exc.problems)) from None
+    plan = job.spec.resolve(files.n_examples)
+    job = await ctx.jobs.transition(
+        job.tenant, job.id, JobStatus.QUEUED, n_examples=files.n_examples, plan=plan, task_format=files.format
+    )
+    await ctx.events.append(job.id, f"Files validated: {files.n_examples} {files.format} training examples")
     return job
 
 
@@ -214,13 +214,16 @@ async def _publish(ctx: WorkerContext, job: JobRecord, work: Path, summary: dict
     """Upload results and the adapter, write the manifest last, then mark the job succeeded."""
     out = work / "out"
     result_files = []
-    for path in sorted((out / "results").glob("*")):
+    # metrics.csv first: OpenAI's clients read result_files[0] as the metrics file.
+    for path in sorted((out / "results").glob("*"), key=lambda p: (p.name != "metrics.csv", p.name)):
         result_files.append(await _store_result_file(ctx, job, path))
     model_id = fine_tuned_model_id(job.spec.model, job.spec.suffix, job.id)
     prefix = keys.model_artifacts(job.tenant, model_id)
-    uploaded = await asyncio.to_thread(ctx.store.upload_folder, prefix, out / "adapter")
+    artifact = summary["artifact"]  # "adapter" (peft methods) or "model" (full fine-tuning)
+    uploaded = await asyncio.to_thread(ctx.store.upload_folder, prefix, out / artifact)
     manifest = ModelManifest(
         id=model_id, tenant=job.tenant, base_model=job.spec.model, job_id=job.id,
+        kind="full" if artifact == "model" else job.spec.training_type.type, task_format=summary["format"],
         files=[k[len(prefix):] for k in uploaded], extra={"training_type": job.spec.training_type.model_dump()},
     )
     # A cancel may have landed during the upload: check before the model becomes visible.

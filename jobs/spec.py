@@ -3,8 +3,10 @@
 Torch-free: the API validates with it, the worker and `ftaas train` run with it.
 
 Validation context (optional, given by the API): `allowed_models` (the catalog ids) and
-`known_files` (file ids that exist for the caller's tenant). With them, unknown models and missing
-files are reported in the same error list as every other bad field.
+`known_files` (a mapping of the caller's file ids to their detected format, e.g. "chat"). With them,
+unknown models, missing files and files that do not suit the method are reported in the same error
+list as every other bad field. Without them (`ftaas train` with local paths) the same file checks run
+once the files are read: see `file_format_problems`.
 """
 
 import math
@@ -20,7 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # "auto" defaults: chosen so that the default job learns a small chat task (a few hundred examples)
 # in a minute or two on two CPU cores (tests/support/measure_task.py measures it). Documented in
@@ -37,7 +39,28 @@ AUTO_MIN_STEPS = 100
 AUTO_MAX_EPOCHS = 10
 AUTO_MIN_EPOCHS = 1
 AUTO_MAX_SEQ_LENGTH = 1024
-LORA_BASE_LEARNING_RATE = 1e-3
+AUTO_DPO_BETA = 0.1
+# Peak learning rate at learning_rate_multiplier 1, per method: adapters with few parameters take
+# much larger steps than full fine-tuning. LoRA's was tuned with measure_task.py; the others follow
+# the usual ratios in the methods' papers and peft's examples.
+BASE_LEARNING_RATES = {
+    "full": 5e-5,
+    "lora": 1e-3,
+    "qlora": 1e-3,
+    "ia3": 5e-3,
+    "prefix_tuning": 5e-3,
+    "prompt_tuning": 3e-2,
+}
+# DPO moves a model that already answers well; the usual learning rates are about 10× below SFT's.
+DPO_LEARNING_RATE_FACTOR = 0.1
+
+# Which training-file formats (jobs/data/formats.py) each kind of method trains on.
+SUPERVISED_FORMATS = ("chat", "prompt_completion", "text", "classification")
+PACKABLE_FORMATS = ("chat", "prompt_completion", "text")
+# Virtual tokens are prepended to every row, so examples packed into one row would share them.
+UNPACKABLE_TRAINING_TYPES = ("prefix_tuning", "prompt_tuning")
+# Classification trains a new head next to the method's parameters; prompt-learning methods have no place for it here.
+CLASSIFICATION_TRAINING_TYPES = ("full", "lora", "qlora", "ia3")
 
 
 def _keyword_or(keyword: str, value_type: Any, expected: str) -> Any:
@@ -59,28 +82,87 @@ def _auto_or(value_type: Any, expected: str) -> Any:
     return _keyword_or("auto", value_type, expected)
 
 
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def _reject(title: str, problems: list[Problem]) -> None:
+    """Raise every cross-field problem at once, each at its own location (a plain raise reports only one)."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(type=PydanticCustomError("invalid_combination", message), loc=loc, input=None)
+                for loc, message in problems
+            ],
+        )
+
+
+class EarlyStopping(BaseModel):
+    """Stop when the validation loss has not improved by `min_delta` for `patience` evaluations; keep the best weights."""
+
+    model_config = ConfigDict(extra="forbid")
+    patience: Annotated[int, Field(ge=1, le=100)] = 3
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
+LR_SCHEDULERS = ("linear", "cosine", "constant", "cosine_with_restarts")
+
+
 class Hyperparameters(BaseModel):
     """OpenAI's three hyper-parameters plus ftaas extras. Unset extras take the documented defaults."""
 
     model_config = ConfigDict(extra="forbid")
 
     n_epochs: _auto_or(Annotated[int, Field(ge=1, le=50)], "an integer from 1 to 50") = "auto"
+    max_steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        None, description="Train for exactly this many optimizer steps (epochs repeat as needed); instead of n_epochs."
+    )
     batch_size: _auto_or(Annotated[int, Field(ge=1, le=256)], "an integer from 1 to 256") = "auto"
+    gradient_accumulation_steps: Annotated[int, Field(ge=1, le=1024)] = Field(
+        1, description="Batches whose gradients are summed before each optimizer step."
+    )
     learning_rate_multiplier: _auto_or(Annotated[float, Field(gt=0, le=100)], "a number above 0 and at most 100") = "auto"
     learning_rate: Annotated[float, Field(gt=0, lt=1)] | None = Field(
         None, description="Absolute peak learning rate; an alternative to learning_rate_multiplier."
     )
-    max_seq_length: _auto_or(Annotated[int, Field(ge=32, le=32768)], "an integer from 32 to 32768") = "auto"
+    lr_scheduler: Literal[LR_SCHEDULERS] = "linear"
+    lr_cycles: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Restarts for lr_scheduler cosine_with_restarts (default 2)."
+    )
     warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.0
     weight_decay: Annotated[float, Field(ge=0, le=1)] = 0.0
+    max_grad_norm: Annotated[float, Field(ge=0)] = Field(1.0, description="Gradient-norm clipping; 0 turns it off.")
+    max_seq_length: _auto_or(Annotated[int, Field(ge=32, le=32768)], "an integer from 32 to 32768") = "auto"
+    packing: bool = Field(False, description="Concatenate examples into rows without padding (chat, prompt/completion, text).")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less memory, ~30% slower.")
+    n_evals: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        None, description="Evaluations on the validation file, evenly spaced (default: one per epoch)."
+    )
+    eval_every: Annotated[int, Field(ge=1)] | None = Field(None, description="Evaluate every this many steps; instead of n_evals.")
+    early_stopping: EarlyStopping | None = None
+    class_weights: Literal["balanced"] | None = Field(
+        None, description="Classification only: weigh each class's loss by the inverse of its frequency."
+    )
 
     @model_validator(mode="after")
-    def _one_learning_rate(self) -> "Hyperparameters":
+    def _no_conflicts(self) -> "Hyperparameters":
+        problems: list[Problem] = []
         if self.learning_rate is not None and self.learning_rate_multiplier != "auto":
-            raise PydanticCustomError(
-                "conflict", "give learning_rate or learning_rate_multiplier, not both"
-            )
+            problems.append((("learning_rate",), "give learning_rate or learning_rate_multiplier, not both"))
+        if self.max_steps is not None and self.n_epochs != "auto":
+            problems.append((("max_steps",), "give n_epochs or max_steps, not both"))
+        if self.n_evals is not None and self.eval_every is not None:
+            problems.append((("eval_every",), "give n_evals or eval_every, not both"))
+        if self.lr_cycles is not None and self.lr_scheduler != "cosine_with_restarts":
+            problems.append((("lr_cycles",), "lr_cycles applies only to lr_scheduler 'cosine_with_restarts'"))
+        _reject("Hyperparameters", problems)
         return self
+
+
+class DpoHyperparameters(Hyperparameters):
+    beta: _auto_or(Annotated[float, Field(gt=0, le=10)], "a number above 0 and at most 10") = Field(
+        "auto", description="How far the policy may move from the reference model (auto: 0.1)."
+    )
 
 
 class SupervisedMethod(BaseModel):
@@ -88,10 +170,85 @@ class SupervisedMethod(BaseModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
 
 
-class Method(BaseModel):
+class DpoMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["supervised"] = "supervised"
+    hyperparameters: DpoHyperparameters = Field(default_factory=DpoHyperparameters)
+
+
+class Method(BaseModel):
+    """OpenAI's `method`: supervised fine-tuning, or direct preference optimisation on preference pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["supervised", "dpo"] = "supervised"
     supervised: SupervisedMethod | None = None
+    dpo: DpoMethod | None = None
+
+    @model_validator(mode="after")
+    def _settings_match_type(self) -> "Method":
+        other = "dpo" if self.type == "supervised" else "supervised"
+        if getattr(self, other) is not None:
+            raise PydanticCustomError(
+                "conflict", "method.{other} is given but method.type is '{type}'", {"other": other, "type": self.type}
+            )
+        return self
+
+    @property
+    def hyperparameters(self) -> Hyperparameters | None:
+        settings = self.dpo if self.type == "dpo" else self.supervised
+        return settings.hyperparameters if settings is not None else None
+
+
+_MODULE_LIST = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class Freeze(BaseModel):
+    """What stays fixed in full fine-tuning: embeddings plus the first `layers` decoder layers, or all but the head."""
+
+    model_config = ConfigDict(extra="forbid")
+    layers: Annotated[int, Field(ge=0, le=1000)] = Field(0, description="Freeze the embeddings and the first K decoder layers.")
+    head_only: bool = Field(False, description="Train only the output head (feature extraction).")
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> "Freeze":
+        if self.head_only and self.layers:
+            raise PydanticCustomError("conflict", "give freeze.layers or freeze.head_only, not both")
+        return self
+
+
+class GradualUnfreezing(BaseModel):
+    """Start with only the head trainable; unfreeze one more decoder layer from the top at each interval."""
+
+    model_config = ConfigDict(extra="forbid")
+    every_steps: Annotated[int, Field(ge=1)] | None = None
+    every_epochs: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> "GradualUnfreezing":
+        if (self.every_steps is None) == (self.every_epochs is None):
+            raise PydanticCustomError("conflict", "give exactly one of every_steps or every_epochs")
+        return self
+
+
+class FullTraining(BaseModel):
+    """Every weight of the model (or all but the frozen ones); saves the whole model."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["full"]
+    freeze: Freeze | None = None
+    layerwise_lr_decay: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Each layer's learning rate = base × decay^(distance from the top layer)."
+    )
+    gradual_unfreezing: GradualUnfreezing | None = None
+
+    @model_validator(mode="after")
+    def _head_only_has_no_layers(self) -> "FullTraining":
+        if self.freeze is not None and self.freeze.head_only:
+            _reject(
+                "FullTraining",
+                [((name,), f"{name} needs trainable decoder layers; freeze.head_only trains only the head")
+                 for name in ("layerwise_lr_decay", "gradual_unfreezing") if getattr(self, name) is not None],
+            )
+        return self
 
 
 class LoraTraining(BaseModel):
@@ -103,13 +260,117 @@ class LoraTraining(BaseModel):
     r: Annotated[int, Field(ge=1, le=1024)] = 16
     alpha: Annotated[float, Field(gt=0)] = 32
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    target_modules: _keyword_or(
-        "all-linear", Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)],
-        "a non-empty list of module names",
-    ) = "all-linear"
+    target_modules: _keyword_or("all-linear", _MODULE_LIST, "a non-empty list of module names") = "all-linear"
+    use_rslora: bool = Field(False, description="Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA).")
+    use_dora: bool = Field(False, description="Weight-decomposed LoRA: learn each weight's magnitude separately.")
 
 
-TrainingType = LoraTraining
+class QloraTraining(LoraTraining):
+    """LoRA on a base model loaded in 4-bit NF4 with double quantisation (bitsandbytes)."""
+
+    type: Literal["qlora"]
+    compute_dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="dtype of the 4-bit layers' matmuls (auto: bfloat16 on CUDA, float32 on CPU)."
+    )
+
+
+class Ia3Training(BaseModel):
+    """(IA)³: learned vectors that rescale keys, values and feed-forward activations (peft)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["ia3"]
+    target_modules: _keyword_or("auto", _MODULE_LIST, "a non-empty list of module names") = "auto"
+    feedforward_modules: _keyword_or("auto", _MODULE_LIST, "a non-empty list of module names") = "auto"
+
+    @model_validator(mode="after")
+    def _feedforward_within_targets(self) -> "Ia3Training":
+        if self.target_modules == "auto" and self.feedforward_modules != "auto":
+            raise PydanticCustomError("conflict", "feedforward_modules needs an explicit target_modules list")
+        if isinstance(self.target_modules, list) and isinstance(self.feedforward_modules, list):
+            outside = sorted(set(self.feedforward_modules) - set(self.target_modules))
+            if outside:
+                raise PydanticCustomError(
+                    "conflict", "feedforward_modules must be among target_modules: {outside}", {"outside": ", ".join(outside)}
+                )
+        if isinstance(self.target_modules, list) and self.feedforward_modules == "auto":
+            raise PydanticCustomError("conflict", "with a target_modules list, list the feedforward_modules among them too")
+        return self
+
+
+class PrefixTuning(BaseModel):
+    """Trained key/value prefixes in every attention layer; the model's weights stay frozen (peft)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["prefix_tuning"]
+    num_virtual_tokens: Annotated[int, Field(ge=1, le=512)] = 20
+
+
+class PromptTuning(BaseModel):
+    """Trained soft-prompt embeddings prepended to the input; the model's weights stay frozen (peft)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["prompt_tuning"]
+    num_virtual_tokens: Annotated[int, Field(ge=1, le=512)] = 20
+    init_text: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        None, description="Initialise the soft prompt from this text's token embeddings (default: random)."
+    )
+
+
+TRAINING_TYPE_MODELS: dict[str, type[BaseModel]] = {
+    "full": FullTraining,
+    "lora": LoraTraining,
+    "qlora": QloraTraining,
+    "ia3": Ia3Training,
+    "prefix_tuning": PrefixTuning,
+    "prompt_tuning": PromptTuning,
+}
+TRAINING_TYPES = tuple(TRAINING_TYPE_MODELS)
+
+
+def _by_type(value: Any, handler: Any) -> Any:
+    """Validate with the model its `type` names (lora when absent); errors stay at training_type.<field>."""
+    if not isinstance(value, dict):
+        return handler(value)
+    tag = value.get("type", "lora")
+    if tag not in TRAINING_TYPE_MODELS:
+        raise PydanticCustomError(
+            "unknown_training_type",
+            "unknown training_type.type '{tag}'; available: {available}",
+            {"tag": str(tag), "available": ", ".join(TRAINING_TYPES)},
+        )
+    return TRAINING_TYPE_MODELS[tag].model_validate({**value, "type": tag})
+
+
+TrainingType = Annotated[
+    FullTraining | LoraTraining | QloraTraining | Ia3Training | PrefixTuning | PromptTuning,
+    Field(discriminator="type"),
+    WrapValidator(_by_type),
+]
+
+
+def file_format_problems(spec: "JobSpec", training_format: str | None, validation_format: str | None) -> list[Problem]:
+    """Why the files' formats (jobs/data/formats.py) do not suit the spec's method, if they do not."""
+    problems: list[Problem] = []
+    hp = spec.effective_hyperparameters
+    method = spec.method_type
+    if training_format is not None:
+        if method == "dpo" and training_format != "preference":
+            problems.append((("training_file",), f"method 'dpo' trains on preference examples "
+                             f"({{\"input\", \"preferred_output\", \"non_preferred_output\"}}); this is a {training_format} file"))
+        if method == "supervised" and training_format == "preference":
+            problems.append((("training_file",), "this is a preference file; train on it with method.type 'dpo' "
+                             "(supervised fine-tuning needs chat, prompt/completion, text or classification examples)"))
+        if hp.packing and training_format not in PACKABLE_FORMATS:
+            problems.append((("hyperparameters", "packing"), f"packing applies to {', '.join(PACKABLE_FORMATS)} files; this is a {training_format} file"))
+        if hp.class_weights is not None and training_format != "classification":
+            problems.append((("hyperparameters", "class_weights"), f"class_weights applies to classification files "
+                             f"({{\"text\", \"label\"}}); this is a {training_format} file"))
+        if training_format == "classification" and spec.training_type.type not in CLASSIFICATION_TRAINING_TYPES:
+            problems.append((("training_type", "type"), f"classification trains with {', '.join(CLASSIFICATION_TRAINING_TYPES)}, "
+                             f"not {spec.training_type.type}"))
+    if training_format is not None and validation_format is not None and validation_format != training_format:
+        problems.append((("validation_file",), f"the validation file is a {validation_format} file but the training file is a {training_format} file"))
+    return problems
 
 
 class JobSpec(BaseModel):
@@ -150,17 +411,38 @@ class JobSpec(BaseModel):
         return file_id
 
     @model_validator(mode="after")
-    def _hyperparameters_in_one_place(self) -> "JobSpec":
-        if self.hyperparameters is not None and self.method is not None and self.method.supervised is not None:
-            raise PydanticCustomError(
-                "conflict", "give hyperparameters either at the top level or in method.supervised, not both"
-            )
+    def _consistent(self, info: ValidationInfo) -> "JobSpec":
+        problems: list[Problem] = []
+        if self.hyperparameters is not None and self.method is not None and self.method.hyperparameters is not None:
+            problems.append((("hyperparameters",), "give hyperparameters either at the top level or in method, not both"))
+        if self.hyperparameters is not None and self.method_type == "dpo":
+            problems.append((("hyperparameters",), "with method.type 'dpo', give hyperparameters in method.dpo.hyperparameters"))
+        hp = self.effective_hyperparameters
+        if hp.packing and self.training_type.type in UNPACKABLE_TRAINING_TYPES:
+            problems.append((("hyperparameters", "packing"), f"packing is not possible with {self.training_type.type}: "
+                             "its virtual tokens would be shared by the examples packed into one row"))
+        if hp.packing and self.method_type == "dpo":
+            problems.append((("hyperparameters", "packing"), "packing is not possible with method 'dpo'"))
+        if self.validation_file is None:
+            for name in ("early_stopping", "n_evals", "eval_every"):
+                if getattr(hp, name) is not None:
+                    problems.append((("hyperparameters", name), f"{name} needs a validation_file"))
+        known = (info.context or {}).get("known_files")
+        if isinstance(known, dict):
+            problems += file_format_problems(self, known.get(self.training_file), known.get(self.validation_file))
+        _reject("JobSpec", problems)
         return self
 
     @property
+    def method_type(self) -> str:
+        return self.method.type if self.method is not None else "supervised"
+
+    @property
     def effective_hyperparameters(self) -> Hyperparameters:
-        if self.method is not None and self.method.supervised is not None:
-            return self.method.supervised.hyperparameters
+        if self.method is not None and self.method.hyperparameters is not None:
+            return self.method.hyperparameters
+        if self.method_type == "dpo":
+            return DpoHyperparameters()
         return self.hyperparameters or Hyperparameters()
 
     def resolve(self, n_examples: int) -> "TrainingPlan":
@@ -171,21 +453,40 @@ class JobSpec(BaseModel):
             batch_size = min(n_examples, max(AUTO_BATCH_SIZE, grown))
         else:
             batch_size = hp.batch_size
-        if hp.n_epochs == "auto":
-            steps_per_epoch = math.ceil(n_examples / batch_size)
+        examples_per_step = batch_size * hp.gradient_accumulation_steps
+        if hp.max_steps is not None:
+            n_epochs = math.ceil(hp.max_steps / math.ceil(n_examples / examples_per_step))
+        elif hp.n_epochs == "auto":
+            steps_per_epoch = math.ceil(n_examples / examples_per_step)
             n_epochs = min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, math.ceil(AUTO_MIN_STEPS / steps_per_epoch)))
         else:
             n_epochs = hp.n_epochs
+        base_learning_rate = BASE_LEARNING_RATES[self.training_type.type]
+        if self.method_type == "dpo":
+            base_learning_rate *= DPO_LEARNING_RATE_FACTOR
         multiplier = 1.0 if hp.learning_rate_multiplier == "auto" else hp.learning_rate_multiplier
-        learning_rate = hp.learning_rate if hp.learning_rate is not None else LORA_BASE_LEARNING_RATE * multiplier
+        learning_rate = hp.learning_rate if hp.learning_rate is not None else base_learning_rate * multiplier
+        beta = getattr(hp, "beta", None)
         return TrainingPlan(
             n_epochs=n_epochs,
+            max_steps=hp.max_steps,
             batch_size=batch_size,
+            gradient_accumulation_steps=hp.gradient_accumulation_steps,
             learning_rate=learning_rate,
-            learning_rate_multiplier=multiplier if hp.learning_rate is None else learning_rate / LORA_BASE_LEARNING_RATE,
-            max_seq_length=AUTO_MAX_SEQ_LENGTH if hp.max_seq_length == "auto" else hp.max_seq_length,
+            learning_rate_multiplier=learning_rate / base_learning_rate,
+            lr_scheduler=hp.lr_scheduler,
+            lr_cycles=hp.lr_cycles or (2 if hp.lr_scheduler == "cosine_with_restarts" else 1),
             warmup_ratio=hp.warmup_ratio,
             weight_decay=hp.weight_decay,
+            max_grad_norm=hp.max_grad_norm,
+            max_seq_length=AUTO_MAX_SEQ_LENGTH if hp.max_seq_length == "auto" else hp.max_seq_length,
+            packing=hp.packing,
+            gradient_checkpointing=hp.gradient_checkpointing,
+            n_evals=hp.n_evals,
+            eval_every=hp.eval_every,
+            early_stopping=hp.early_stopping,
+            class_weights=hp.class_weights,
+            beta=(AUTO_DPO_BETA if beta == "auto" else beta) if self.method_type == "dpo" else None,
             seed=self.seed if self.seed is not None else 0,
         )
 
@@ -194,10 +495,22 @@ class TrainingPlan(BaseModel):
     """The hyper-parameters a run actually uses: no "auto" left."""
 
     n_epochs: int
+    max_steps: int | None = None
     batch_size: int
+    gradient_accumulation_steps: int = 1
     learning_rate: float
     learning_rate_multiplier: float
-    max_seq_length: int
+    lr_scheduler: str = "linear"
+    lr_cycles: int = 1
     warmup_ratio: float
     weight_decay: float
+    max_grad_norm: float = 1.0
+    max_seq_length: int
+    packing: bool = False
+    gradient_checkpointing: bool = False
+    n_evals: int | None = None
+    eval_every: int | None = None
+    early_stopping: EarlyStopping | None = None
+    class_weights: str | None = None
+    beta: float | None = None
     seed: int

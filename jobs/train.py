@@ -2,8 +2,8 @@
 
     python -m jobs.train spec.json --out run/ [--events jsonl]
 
-Writes `out/adapter/` (the trained adapter and tokenizer), `out/results/metrics.csv` and
-`out/summary.json`. With `--events jsonl` stdout carries only events, one JSON object per line.
+Writes `out/adapter/` (adapter methods) or `out/model/` (full fine-tuning) with the tokenizer,
+`out/results/` (metrics.csv, loss.png, report.json) and `out/summary.json`. With `--events jsonl` stdout carries only events, one JSON object per line.
 
 Importing this module is cheap: torch and transformers load only when training starts.
 """
@@ -18,27 +18,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from jobs.catalog import Catalog
-from jobs.data.formats import check_jsonl, read_examples
+from jobs.data.formats import read_examples
+from jobs.data.validation import check_files
 from jobs.spec import JobSpec
 from jobs.training import events
 from jobs.training.events import Event, Report
-
-
-def check_files(training_path: Path, validation_path: Path | None) -> None:
-    """Raise ValueError naming every bad line (first few per file) of the training and validation files."""
-    problems = []
-    for name, path in (("training_file", training_path), ("validation_file", validation_path)):
-        if path is None:
-            continue
-        if not path.is_file():
-            problems.append(f"{name} {path}: no such file")
-            continue
-        with open(path, "rb") as f:
-            check = check_jsonl(f)
-        if not check.ok:
-            problems.append(f"{name} {path.name}: {check.summary()}")
-    if problems:
-        raise ValueError("invalid training data: " + " | ".join(problems))
 
 
 def run_training(
@@ -51,27 +35,25 @@ def run_training(
     threads: int = 0,
 ) -> dict:
     """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary."""
-    check_files(training_path, validation_path)
+    files = check_files(spec, training_path, validation_path)
     import torch
 
-    from jobs.recipes import get_recipe
+    from jobs.training import pipeline
 
     torch.set_num_threads(threads or os.cpu_count() or 1)
-    train_examples = read_examples(training_path)
-    valid_examples = read_examples(validation_path) if validation_path else None
-    plan = spec.resolve(len(train_examples))
+    data = pipeline.TrainingData(
+        format=files.format,
+        train=read_examples(training_path),
+        valid=read_examples(validation_path) if validation_path else None,
+        labels=files.labels,
+    )
+    plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    recipe = get_recipe(spec.training_type.type)
-    result = recipe(spec, plan, train_examples, valid_examples, out_dir, catalog, report)
+    result = pipeline.run(spec, plan, data, out_dir, catalog, report)
 
     summary = {
-        "trained_tokens": result["trained_tokens"],
-        "n_examples": result["n_examples"],
-        "n_truncated": result["n_truncated"],
+        **{k: v for k, v in result.items() if k != "seconds"},
         "plan": plan.model_dump(),
-        "final_train_loss": result["final_train_loss"],
-        "final_valid_loss": result["final_valid_loss"],
         "train_seconds": round(result["seconds"], 1),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -123,7 +105,9 @@ class HumanReport:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ftaas train",
-        description="Fine-tune a base model from the catalog on a local chat JSONL file, in this process.",
+        description="Fine-tune a base model from the catalog on a local JSONL file (chat, prompt/completion, text, "
+        "classification or preference examples), in this process, with any method: full, lora, qlora, ia3, "
+        "prefix_tuning, prompt_tuning.",
         epilog="The spec file is a fine-tuning job body, e.g. "
         '{"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": "train.jsonl", '
         '"hyperparameters": {"n_epochs": 3}}. training_file and validation_file are local paths, relative '
@@ -132,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("spec", type=Path, help="the job spec, a JSON file")
     parser.add_argument(
         "--out", type=Path, default=None,
-        help="folder for adapter/, results/metrics.csv, summary.json (default: SPEC-NAME-out/ beside the spec)",
+        help="folder for adapter/ or model/, results/ (metrics.csv, loss.png, report.json) and summary.json "
+        "(default: SPEC-NAME-out/ beside the spec)",
     )
     parser.add_argument(
         "--events",

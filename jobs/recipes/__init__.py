@@ -1,16 +1,74 @@
-"""Training recipes by `training_type.type`: one module per method, each with the same `run` function.
+"""Training recipes by `training_type.type`: one module per method, each with the same two functions.
 
-    run(spec, plan, train_examples, valid_examples, out_dir, catalog, report) -> RecipeResult
+    load_model(ctx: RecipeContext) -> the base model, as the method needs it loaded
+    make_trainable(model, ctx: RecipeContext) -> Trainable
+
+jobs/training/pipeline.py runs them: load, measure the base, make trainable, train, measure, save.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jobs.spec import JobSpec, TrainingPlan
+from jobs.training.events import Report
 
 # Module paths rather than imports, so looking up a recipe does not import torch.
-RECIPES = {"lora": "jobs.recipes.lora"}
+RECIPES = {
+    "full": "jobs.recipes.full",
+    "lora": "jobs.recipes.lora",
+    "qlora": "jobs.recipes.qlora",
+    "ia3": "jobs.recipes.ia3",
+    "prefix_tuning": "jobs.recipes.prefix_tuning",
+    "prompt_tuning": "jobs.recipes.prompt_tuning",
+}
 
 
-def get_recipe(training_type: str) -> Callable:
+@dataclass
+class RecipeContext:
+    spec: JobSpec
+    plan: TrainingPlan
+    model_folder: Path
+    tokenizer: Any
+    device: Any  # torch.device
+    dtype: Any  # torch.dtype of the trained weights
+    task: str  # "causal_lm" or "classification"
+    labels: list[str] | None  # classification: class i is labels[i]
+    report: Report
+
+    def load_model(self, **kwargs: Any):
+        """The catalog model for this task (a causal LM, or one with a classification head), on the device."""
+        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+        if self.task == "classification":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                self.model_folder, num_labels=len(self.labels), dtype=self.dtype,
+                id2label=dict(enumerate(self.labels)), label2id={label: i for i, label in enumerate(self.labels)}, **kwargs,
+            )
+            model.config.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        else:
+            model = AutoModelForCausalLM.from_pretrained(self.model_folder, dtype=self.dtype, **kwargs)
+        if "device_map" not in kwargs:
+            model = model.to(self.device)
+        model.config.use_cache = False  # training never reuses a KV cache; packing needs it off
+        return model
+
+    @property
+    def peft_task_type(self) -> str:
+        return "SEQ_CLS" if self.task == "classification" else "CAUSAL_LM"
+
+
+@dataclass
+class Trainable:
+    model: Any  # torch.nn.Module: a PeftModel (adapter methods) or the model itself (full)
+    parameter_groups: list[dict] | None = None  # for per-layer learning rates; default: every trainable parameter
+    hooks: list[Callable[[int, int], str | None]] = field(default_factory=list)  # see jobs.training.loop.StepHook
+
+
+def get_recipe(training_type: str) -> ModuleType:
     if training_type not in RECIPES:
         raise ValueError(f"unknown training type {training_type!r}; available: {', '.join(sorted(RECIPES))}")
-    return import_module(RECIPES[training_type]).run
+    return import_module(RECIPES[training_type])

@@ -50,6 +50,9 @@ from service.inference.schemas import (
 log = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
+# Adapters that share one PeftModel per base (same tuner type). Full models, IA3 and prompt-learning
+# adapters need their own model instance each; serving them is not built yet.
+SERVED_KINDS = ("lora", "qlora")
 
 
 @dataclass
@@ -115,6 +118,12 @@ class InferenceEngine:
             raise ModelNotFound(model)
         if manifest.base_model not in self.catalog:
             raise ModelNotFound(model, f"its base model {manifest.base_model!r} is not served by this deployment")
+        if manifest.kind not in SERVED_KINDS or manifest.task_format == "classification":
+            what = "a classifier" if manifest.task_format == "classification" else f"a {manifest.kind} model"
+            raise InvalidGenerationRequest(
+                f"model {model!r} is {what}; this server generates text with LoRA and QLoRA adapters only. "
+                f"Its weights are in the store under models/{model}/.", param="model",
+            )
         return manifest.base_model, manifest
 
     def chat(self, tenant: str, request: ChatCompletionRequest) -> ChatCompletion:

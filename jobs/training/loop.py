@@ -1,28 +1,36 @@
 """The training loop every recipe shares: plain PyTorch, no HF Trainer.
 
-AdamW over the trainable parameters, linear warm-up then linear decay to zero, gradient-norm clipping
-at 1.0, length-grouped batches, one metrics event per optimizer step, a validation pass at the end of
-every epoch, and `results/metrics.csv` with one row per step.
+One optimizer step = `gradient_accumulation_steps` batches of `batch_size` examples; the loss is the
+mean over all targets of the step, however they are split into batches. AdamW (fused) over the
+trainable parameter groups, the plan's scheduler with warm-up, gradient-norm clipping, evaluation on
+the validation set at planned steps with optional early stopping (the best weights are kept), one
+metrics event and one `results/metrics.csv` row per step.
+
+The task (jobs/training/causal_lm.py and its siblings) says how examples become batches and losses;
+hooks let a recipe change what is trainable as training goes (gradual unfreezing).
 """
 
 import csv
 import math
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+from transformers import get_scheduler
 
-from jobs.data.tokenize import IGNORE, collate, length_grouped_batches
 from jobs.spec import TrainingPlan
 from jobs.training import events
 from jobs.training.events import Report
 
-MAX_GRAD_NORM = 1.0
 FINAL_LOSS_STEPS = 10  # final_train_loss is the mean over this many last steps (one step's loss is noisy)
-METRICS_COLUMNS = ["step", "epoch", "train_loss", "valid_loss", "learning_rate", "tokens_per_second"]
+METRICS_COLUMNS = [
+    "step", "epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "learning_rate", "tokens_per_second",
+]
+# Before each step: (step about to run, 0-based epoch) -> a message to report when something changed.
+StepHook = Callable[[int, int], str | None]
 
 
 @dataclass
@@ -30,92 +38,77 @@ class LoopResult:
     steps: int
     trained_tokens: int  # non-padding tokens fed to the model, over all epochs
     final_train_loss: float
-    final_valid_loss: float | None
+    final_valid: dict | None  # the last evaluation (or the best, after early stopping)
     seconds: float
+    stopped_early: bool = False
+    evaluations: list[dict] = field(default_factory=list)
 
 
-def count_steps(n_examples: int, plan: TrainingPlan) -> int:
-    return plan.n_epochs * math.ceil(n_examples / plan.batch_size)
+def planned_steps(task, n_examples: int, plan: TrainingPlan) -> int:
+    steps_per_epoch = math.ceil(math.ceil(n_examples / plan.batch_size) / plan.gradient_accumulation_steps)
+    return plan.max_steps if plan.max_steps is not None else plan.n_epochs * steps_per_epoch
 
 
-def linear_schedule(step: int, total_steps: int, warmup_steps: int) -> float:
-    """Learning-rate factor for the 0-based `step`: ramps up over the warm-up, then decays to 0."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+def _steps(task, examples: list[dict], plan: TrainingPlan, rng: random.Random) -> Iterator[tuple[int, float, list]]:
+    """(0-based epoch, epoch progress after the step, the step's batches), until n_epochs or max_steps."""
+    step, epoch = 0, 0
+    while True:
+        batches = task.batches(examples, plan.batch_size, rng)
+        groups = [batches[i : i + plan.gradient_accumulation_steps] for i in range(0, len(batches), plan.gradient_accumulation_steps)]
+        for index, group in enumerate(groups):
+            if plan.max_steps is not None and step == plan.max_steps:
+                return
+            step += 1
+            yield epoch, epoch + (index + 1) / len(groups), group
+        epoch += 1
+        if plan.max_steps is None and epoch == plan.n_epochs:
+            return
 
 
-def _causal_lm(model: torch.nn.Module) -> torch.nn.Module:
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def _can_skip_unlabelled_logits(lm: torch.nn.Module) -> bool:
-    # Models that rescale their logits (Gemma 2 soft-capping, Cohere's logit_scale) need the full forward.
-    config = lm.config
-    return (
-        getattr(config, "final_logit_softcapping", None) is None
-        and getattr(config, "logit_scale", None) is None
-        and lm.get_output_embeddings() is not None
-        and lm.get_decoder() is not lm
-    )
-
-
-def token_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """Summed next-token cross-entropy over the labelled tokens, and how many there are.
-
-    Only assistant tokens carry labels, so the vocabulary projection (a large part of a small
-    model's compute) is applied to their hidden states only, not to every position.
-    """
-    targets = batch["labels"][:, 1:]
-    keep = targets != IGNORE
-    # Padded batches carry an attention_mask; packed rows carry position_ids that restart at 0 for each
-    # example and no mask, from which transformers builds a block-diagonal causal mask.
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
-    lm = _causal_lm(model)
-    if _can_skip_unlabelled_logits(lm):
-        hidden = lm.get_decoder()(**inputs).last_hidden_state
-        logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
+def evaluation_steps(plan: TrainingPlan, total_steps: int, steps_per_epoch: int) -> set[int]:
+    """Steps after which the validation set is evaluated; the last step always is."""
+    if plan.eval_every:
+        steps = set(range(plan.eval_every, total_steps + 1, plan.eval_every))
+    elif plan.n_evals:
+        steps = {max(1, round(total_steps * (i + 1) / plan.n_evals)) for i in range(plan.n_evals)}
     else:
-        logits = model(**inputs).logits[:, :-1][keep]
-    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), int(keep.sum())
+        steps = set(range(steps_per_epoch, total_steps + 1, steps_per_epoch))
+    return steps | {total_steps}
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, examples: list[dict], batch_size: int, pad_token_id: int, device) -> float:
-    """Mean loss per labelled token over `examples`."""
-    model.eval()
-    ordered = sorted(examples, key=lambda example: len(example["input_ids"]))
-    total, count = 0.0, 0
-    for start in range(0, len(ordered), batch_size):
-        batch = {k: v.to(device) for k, v in collate(ordered[start : start + batch_size], pad_token_id).items()}
-        loss_sum, n = token_loss(model, batch)
-        total, count = total + loss_sum.item(), count + n
-    model.train()
-    return total / max(1, count)
+def _snapshot(parameters: list[torch.nn.Parameter]) -> list[torch.Tensor]:
+    return [p.detach().to("cpu", copy=True) for p in parameters]
 
 
 def train(
     model: torch.nn.Module,
+    task,
     train_examples: list[dict],
     valid_examples: list[dict] | None,
     plan: TrainingPlan,
-    pad_token_id: int,
     out_dir: Path,
     report: Report,
+    parameter_groups: list[dict] | None = None,
+    hooks: list[StepHook] = (),
 ) -> LoopResult:
-    """Train `model` (its trainable parameters) on tokenized examples; returns what the summary needs."""
-    device = next(model.parameters()).device
+    """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples."""
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
-    epochs = [length_grouped_batches(train_examples, plan.batch_size, rng) for _ in range(plan.n_epochs)]
-    total_steps = sum(len(batches) for batches in epochs)
-    warmup_steps = round(plan.warmup_ratio * total_steps)
+    total_steps = planned_steps(task, len(train_examples), plan)
+    steps_per_epoch = max(1, math.ceil(math.ceil(len(train_examples) / plan.batch_size) / plan.gradient_accumulation_steps))
+    evaluate_after = evaluation_steps(plan, total_steps, steps_per_epoch) if valid_examples else set()
 
-    parameters = [p for p in model.parameters() if p.requires_grad]
+    if parameter_groups is None:
+        parameter_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    parameters = [p for group in parameter_groups for p in group["params"]]
     # fused: one kernel for all parameters instead of a loop over ~400 small LoRA tensors (CPU and CUDA).
-    optimizer = torch.optim.AdamW(parameters, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_schedule(step, total_steps, warmup_steps)
+    optimizer = torch.optim.AdamW(parameter_groups, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
+    scheduler = get_scheduler(
+        "constant_with_warmup" if plan.lr_scheduler == "constant" else plan.lr_scheduler,
+        optimizer,
+        num_warmup_steps=round(plan.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+        scheduler_specific_kwargs={"num_cycles": plan.lr_cycles} if plan.lr_scheduler == "cosine_with_restarts" else None,
     )
 
     (out_dir / "results").mkdir(parents=True, exist_ok=True)
@@ -123,47 +116,80 @@ def train(
     started = time.perf_counter()
     step, trained_tokens = 0, 0
     losses: list[float] = []
-    valid_loss = None
+    evaluations: list[dict] = []
+    best, best_state, stale = None, None, 0
+    stopped_early = False
     with open(out_dir / "results" / "metrics.csv", "w", newline="") as csv_file:
         writer = csv.DictWriter(csv_file, fieldnames=METRICS_COLUMNS)
         writer.writeheader()
-        for epoch, batches in enumerate(epochs):
-            for index, examples in enumerate(batches):
-                batch = {k: v.to(device) for k, v in collate(examples, pad_token_id).items()}
-                learning_rate = scheduler.get_last_lr()[0]
-                loss_sum, n_labelled = token_loss(model, batch)
-                loss = loss_sum / max(1, n_labelled)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(parameters, MAX_GRAD_NORM)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+        for epoch, epoch_progress, group in _steps(task, train_examples, plan, rng):
+            for hook in hooks:
+                if (change := hook(step, epoch)) is not None:
+                    report(events.message(change))
+            learning_rate = optimizer.param_groups[-1]["lr"]  # the top layer's, under layer-wise decay
+            batches = [task.collate(examples) for examples in group]
+            n_targets = max(1, sum(task.count_targets(batch) for batch in batches))
+            step_loss, n_correct = 0.0, 0
+            for batch in batches:
+                loss = task.loss(model, batch)
+                (loss.total / n_targets).backward()
+                step_loss += loss.total.item()
+                n_correct += loss.n_correct
+                trained_tokens += batch["n_tokens"]
+            if plan.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
 
-                step += 1
-                trained_tokens += int(batch["attention_mask"].sum())
-                losses.append(loss.item())
-                elapsed = time.perf_counter() - started
-                data = {
-                    "step": step,
-                    "total_steps": total_steps,
-                    "epoch": round(epoch + (index + 1) / len(batches), 4),
-                    "train_loss": losses[-1],
-                    "learning_rate": learning_rate,
-                    "tokens_per_second": round(trained_tokens / elapsed, 1),
-                    "eta_seconds": round(elapsed / step * (total_steps - step), 1),
-                }
-                if valid_examples and index == len(batches) - 1:
-                    valid_loss = evaluate(model, valid_examples, plan.batch_size, pad_token_id, device)
-                    data["valid_loss"] = valid_loss
-                report(events.metrics(data))
-                writer.writerow({column: data.get(column, "") for column in METRICS_COLUMNS})
-                csv_file.flush()
+            step += 1
+            losses.append(step_loss / n_targets)
+            elapsed = time.perf_counter() - started
+            data = {
+                "step": step,
+                "total_steps": total_steps,
+                "epoch": round(epoch_progress, 4),
+                "train_loss": losses[-1],
+                "train_accuracy": round(n_correct / n_targets, 4),
+                "learning_rate": learning_rate,
+                "tokens_per_second": round(trained_tokens / elapsed, 1),
+                "eta_seconds": round(elapsed / step * (total_steps - step), 1),
+            }
+            if step in evaluate_after:
+                result = task.evaluate(model, valid_examples, plan.batch_size)
+                evaluations.append({"step": step, **result})
+                data.update({f"valid_{name}": value for name, value in result.items()})
+                early = plan.early_stopping
+                if best is None or result["loss"] < best["loss"] - (early.min_delta if early else 0.0):
+                    best, stale = {"step": step, **result}, 0
+                    if early is not None:
+                        best_state = _snapshot(parameters)
+                else:
+                    stale += 1
+                stopped_early = early is not None and stale >= early.patience and step < total_steps
+            report(events.metrics(data))
+            writer.writerow({column: data.get(column, "") for column in METRICS_COLUMNS})
+            csv_file.flush()
+            if stopped_early:
+                report(events.message(
+                    f"Early stopping after step {step}: validation loss has not improved by {plan.early_stopping.min_delta} "
+                    f"for {plan.early_stopping.patience} evaluations; keeping the weights of step {best['step']} "
+                    f"(validation loss {best['loss']:.4f})",
+                    step=step, best_step=best["step"],
+                ))
+                break
 
+    if best_state is not None:
+        with torch.no_grad():
+            for p, saved in zip(parameters, best_state):
+                p.copy_(saved)
     last = losses[-FINAL_LOSS_STEPS:]
     return LoopResult(
         steps=step,
         trained_tokens=trained_tokens,
         final_train_loss=sum(last) / len(last),
-        final_valid_loss=valid_loss,
+        final_valid=best if best_state is not None else (evaluations[-1] if evaluations else None),
         seconds=time.perf_counter() - started,
+        stopped_early=stopped_early,
+        evaluations=evaluations,
     )

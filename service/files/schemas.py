@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from litestar.datastructures import UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from jobs.records import FileRecord
 
@@ -25,12 +25,16 @@ class FileObject(BaseModel):
     status: Literal["processed", "error"]
     status_details: str | None = None
     expires_at: int | None = None
+    # ftaas extensions: what the upload check found
+    format: str | None = Field(None, description="chat, prompt_completion, text, classification or preference.")
+    n_examples: int | None = None
 
     @classmethod
     def from_record(cls, record: FileRecord) -> "FileObject":
         return cls(
             id=record.id, bytes=record.bytes, created_at=record.created_at, filename=record.filename,
-            purpose=record.purpose, status=record.status,
+            purpose=record.purpose, status=record.status, format=record.format,
+            n_examples=record.n_examples if record.purpose == "fine-tune" else None,
         )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from jobs import keys
-from jobs.data.formats import check_jsonl
+from jobs.data.formats import FORMAT_DESCRIPTIONS, check_jsonl
 from jobs.ids import new_file_id
 from jobs.records import FileRecord
 from jobs.repository import RecordNotFound
@@ -30,8 +30,8 @@ def _check_upload(fileobj: BinaryIO, filename: str) -> tuple[str, int, str | Non
     if not check.ok:
         raise InvalidRequest(
             f"{filename} is not a valid fine-tuning file: {check.summary()}. "
-            "Each line must be a JSON object like "
-            '{"messages": [{"role": "user", "content": "…"}, {"role": "assistant", "content": "…"}]}.',
+            "Each line must be a JSON object, all lines of one of these formats: "
+            + "; ".join(FORMAT_DESCRIPTIONS.values()) + ".",
             param="file", code="invalid_file",
         )
     fileobj.seek(0)

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from jobs.records import JobProgress, JobRecord
 
@@ -42,6 +42,9 @@ class FineTuningJob(BaseModel):
     user_provided_suffix: str | None
     # ftaas extensions
     training_type: dict[str, Any]
+    task_format: str | None = Field(
+        None, description="The training file's format (chat, prompt_completion, text, classification, preference), known once validated."
+    )
     progress: JobProgress | None
 
     @classmethod
@@ -62,12 +65,19 @@ class FineTuningJob(BaseModel):
             id=job.id, created_at=job.created_at, finished_at=job.finished_at, model=spec.model,
             fine_tuned_model=job.fine_tuned_model, organization_id=job.tenant, status=job.status.value,
             training_file=spec.training_file, validation_file=spec.validation_file, hyperparameters=hp,
-            method={"type": "supervised", "supervised": {"hyperparameters": hp.model_dump()}},
+            method=_method(spec.method_type, hp, job.plan),
             result_files=job.result_files, trained_tokens=job.trained_tokens,
             error=JobErrorObject(**job.error.model_dump()) if job.error else None, seed=spec.seed,
             estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
-            training_type=spec.training_type.model_dump(), progress=job.progress,
+            training_type=spec.training_type.model_dump(), task_format=job.task_format, progress=job.progress,
         )
+
+
+def _method(method_type: str, hp: HyperparametersObject, plan) -> dict[str, Any]:
+    hyperparameters = hp.model_dump()
+    if method_type == "dpo":
+        hyperparameters["beta"] = plan.beta if plan is not None else "auto"
+    return {"type": method_type, method_type: {"hyperparameters": hyperparameters}}
 
 
 class FineTuningJobList(BaseModel):

@@ -24,7 +24,7 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
     file_ids = [body[k] for k in ("training_file", "validation_file") if isinstance(body.get(k), str)]
     context = {
         "allowed_models": set(services.catalog.ids()),
-        "known_files": await services.files.existing_ids(tenant, file_ids),
+        "known_files": await services.files.formats(tenant, file_ids),
     }
     try:
         spec = JobSpec.model_validate(body, context=context)

@@ -85,6 +85,25 @@ def test_create_job_reports_every_problem_at_once(api):
     assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []
 
 
+def test_files_that_do_not_suit_the_method_are_rejected_at_create_time(api):
+    text = upload(api, jsonl({"text": "Plain prose for continued pre-training."})).json()
+    labelled = upload(api, jsonl({"text": "great", "label": "pos"}, {"text": "awful", "label": "neg"})).json()
+    assert (text["format"], labelled["format"]) == ("text", "classification")
+    r = api.post(
+        "/v1/fine_tuning/jobs",
+        json={"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": text["id"], "validation_file": labelled["id"],
+              "method": {"type": "dpo", "dpo": {"hyperparameters": {"class_weights": "balanced"}}},
+              "training_type": {"type": "prompt_tuning"}},
+        headers=ALPHA,
+    )
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    for expected in ("training_file: method 'dpo' trains on preference examples", "this is a text file",
+                     "class_weights applies to classification files", "validation_file: the validation file is a classification file"):
+        assert expected in message, message
+    assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []
+
+
 def test_create_job_bad_json_body(api):
     r = api.post("/v1/fine_tuning/jobs", content=b"{nope", headers={**ALPHA, "content-type": "application/json"})
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]

@@ -57,9 +57,9 @@ def test_trains_a_lora_adapter_and_streams_events(tmp_path, base_model_dir, cach
 
     assert process.returncode == 0, process.stderr[-3000:]
     messages = [e["message"] for e in events if e["type"] == "message"]
-    assert messages[0].startswith("Loading base model")
-    assert any(m.startswith("Training on 40 examples") for m in messages)
-    assert "Saving adapter" in messages
+    assert any(m.startswith("Loading base model") for m in messages)
+    assert any(m.startswith("Training lora (") and "on 40 chat examples" in m for m in messages)
+    assert "Saving the adapter" in messages
     assert messages[-1].startswith("Training finished")
     warnings = [e for e in events if e["level"] == "warning"]
     assert len(warnings) == 1 and warnings[0]["data"]["n_truncated"] == 1
@@ -83,6 +83,15 @@ def test_trains_a_lora_adapter_and_streams_events(tmp_path, base_model_dir, cach
     assert summary["plan"]["n_epochs"] == 1 and summary["plan"]["seed"] == 3
     assert summary["trained_tokens"] > 40 * 20
     assert summary["final_valid_loss"] == pytest.approx(metrics[-1]["valid_loss"])
+
+    # The evidence: a loss curve, and base vs fine-tuned on the validation set, general text and samples.
+    results = tmp_path / "out" / "results"
+    assert (results / "loss.png").read_bytes().startswith(b"\x89PNG")
+    report = json.loads((results / "report.json").read_text())
+    assert report["after"]["validation"]["loss"] == pytest.approx(metrics[-1]["valid_loss"])
+    assert report["after"]["validation"]["loss"] < report["before"]["validation"]["loss"]
+    assert set(report["forgetting"]) == {"before", "after", "change_percent", "warn"}
+    assert len(report["before"]["samples"]) == len(report["after"]["samples"]) == 3
 
     import torch
     from peft import PeftModel

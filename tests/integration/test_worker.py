@@ -69,6 +69,9 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings):
     assert api.get(f"/v1/files/{metrics_file}", headers=ALPHA).json()["purpose"] == "fine-tune-results"
     csv = api.get(f"/v1/files/{metrics_file}/content", headers=ALPHA).text.splitlines()
     assert csv[0].startswith("step,") and len(csv) == 1 + 4  # one row per optimizer step
+    names = [api.get(f"/v1/files/{f}", headers=ALPHA).json()["filename"] for f in done["result_files"]]
+    assert names == [f"{job['id']}-{name}" for name in ("metrics.csv", "loss.png", "report.json")]
+    assert done["task_format"] == "chat" and done["method"]["type"] == "supervised"
 
     events = events_of(api, job["id"])
     steps = [e["data"]["step"] for e in events if e["type"] == "metrics"]

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from jobs.spec import AUTO_BATCH_SIZE, JobSpec, LORA_BASE_LEARNING_RATE
+from jobs.spec import AUTO_BATCH_SIZE, BASE_LEARNING_RATES, JobSpec
 
 BASE = {"model": "m", "training_file": "file-abc"}
 
@@ -43,14 +43,18 @@ def test_booleans_are_not_numbers():
 
 
 def test_unknown_training_type_names_the_allowed_ones():
-    assert "'lora'" in problems({**BASE, "training_type": {"type": "magic"}})["training_type.type"]
+    message = problems({**BASE, "training_type": {"type": "magic"}})["training_type"]
+    assert "'magic'" in message and "lora" in message and "prompt_tuning" in message
 
 
 def test_conflicts_are_errors():
-    assert "not both" in problems({**BASE, "hyperparameters": {"learning_rate": 1e-4, "learning_rate_multiplier": 2}})[
-        "hyperparameters"]
+    found = problems({**BASE, "hyperparameters": {"learning_rate": 1e-4, "learning_rate_multiplier": 2,
+                                                  "n_epochs": 2, "max_steps": 10, "n_evals": 2, "eval_every": 5,
+                                                  "lr_cycles": 3}})
+    assert set(found) == {"hyperparameters." + name for name in ("learning_rate", "max_steps", "eval_every", "lr_cycles")}
+    assert all("not both" in found[f"hyperparameters.{name}"] for name in ("learning_rate", "max_steps", "eval_every"))
     both = {**BASE, "hyperparameters": {"n_epochs": 1}, "method": {"type": "supervised", "supervised": {}}}
-    assert "not both" in problems(both)[""]
+    assert "not both" in problems(both)["hyperparameters"]
 
 
 def test_context_checks_models_and_files_with_everything_else():
@@ -64,7 +68,7 @@ def test_context_checks_models_and_files_with_everything_else():
 def test_auto_resolves_to_documented_defaults():
     plan = JobSpec.model_validate(BASE).resolve(n_examples=300)
     assert plan.batch_size == AUTO_BATCH_SIZE
-    assert plan.learning_rate == LORA_BASE_LEARNING_RATE and plan.learning_rate_multiplier == 1.0
+    assert plan.learning_rate == BASE_LEARNING_RATES["lora"] and plan.learning_rate_multiplier == 1.0
     assert plan.n_epochs >= 1
     small = JobSpec.model_validate(BASE).resolve(n_examples=3)
     assert small.batch_size == min(AUTO_BATCH_SIZE, 3)  # never larger than the data set
@@ -75,4 +79,81 @@ def test_explicit_values_win_over_auto():
     spec = JobSpec.model_validate({**BASE, "seed": 3, "hyperparameters": {"n_epochs": 4, "batch_size": 2, "learning_rate": 5e-5}})
     plan = spec.resolve(n_examples=100)
     assert (plan.n_epochs, plan.batch_size, plan.learning_rate, plan.seed) == (4, 2, 5e-5, 3)
-    assert plan.learning_rate_multiplier == pytest.approx(5e-5 / LORA_BASE_LEARNING_RATE)
+    assert plan.learning_rate_multiplier == pytest.approx(5e-5 / BASE_LEARNING_RATES["lora"])
+
+
+@pytest.mark.parametrize(
+    "training_type",
+    [
+        {"type": "full"},
+        {"type": "full", "freeze": {"layers": 4}, "layerwise_lr_decay": 0.8, "gradual_unfreezing": {"every_steps": 10}},
+        {"type": "full", "freeze": {"head_only": True}},
+        {"type": "lora", "use_rslora": True, "use_dora": True, "target_modules": ["q_proj", "v_proj"]},
+        {"type": "qlora", "r": 8, "compute_dtype": "float32"},
+        {"type": "ia3"},
+        {"type": "ia3", "target_modules": ["k_proj", "down_proj"], "feedforward_modules": ["down_proj"]},
+        {"type": "prefix_tuning", "num_virtual_tokens": 8},
+        {"type": "prompt_tuning", "init_text": "Answer the question."},
+    ],
+)
+def test_every_method_is_accepted(training_type):
+    spec = JobSpec.model_validate({**BASE, "training_type": training_type})
+    assert spec.training_type.type == training_type["type"]
+    assert spec.resolve(100).learning_rate == BASE_LEARNING_RATES[training_type["type"]]
+
+
+def test_bad_method_settings_are_all_reported():
+    found = problems({**BASE, "training_type": {"type": "full", "freeze": {"head_only": True, "layers": 2}}})
+    assert "not both" in found["training_type.freeze"]
+    found = problems({**BASE, "training_type": {"type": "full", "freeze": {"head_only": True}, "layerwise_lr_decay": 0.5,
+                                                "gradual_unfreezing": {"every_epochs": 1}}})
+    assert set(found) == {"training_type.layerwise_lr_decay", "training_type.gradual_unfreezing"}
+    assert "exactly one" in problems({**BASE, "training_type": {"type": "full", "gradual_unfreezing": {}}})[
+        "training_type.gradual_unfreezing"]
+    assert "among target_modules" in problems(
+        {**BASE, "training_type": {"type": "ia3", "target_modules": ["k_proj"], "feedforward_modules": ["down_proj"]}}
+    )["training_type"]
+    found = problems({**BASE, "training_type": {"type": "qlora", "r": -1, "compute_dtype": "float8"}})
+    assert set(found) == {"training_type.r", "training_type.compute_dtype"}
+
+
+def test_impossible_combinations_are_listed_together():
+    found = problems({**BASE, "training_type": {"type": "prefix_tuning"},
+                      "hyperparameters": {"packing": True, "early_stopping": {"patience": 2}, "n_evals": 3}})
+    assert "prefix_tuning" in found["hyperparameters.packing"]
+    assert found["hyperparameters.early_stopping"] == "early_stopping needs a validation_file"
+    assert found["hyperparameters.n_evals"] == "n_evals needs a validation_file"
+
+
+def test_file_formats_must_suit_the_method():
+    files = {"file-chat": "chat", "file-pref": "preference", "file-cls": "classification", "file-text": "text"}
+    dpo = {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}}
+    assert "preference" in problems({**BASE, "training_file": "file-chat", "method": dpo}, known_files=files)["training_file"]
+    assert "'dpo'" in problems({**BASE, "training_file": "file-pref"}, known_files=files)["training_file"]
+    found = problems({**BASE, "training_file": "file-text", "validation_file": "file-cls",
+                      "hyperparameters": {"class_weights": "balanced"}}, known_files=files)
+    assert "text file" in found["hyperparameters.class_weights"]
+    assert "classification file" in found["validation_file"]
+    found = problems({**BASE, "training_file": "file-cls", "training_type": {"type": "prompt_tuning"},
+                      "hyperparameters": {"packing": True}}, known_files=files)
+    assert set(found) == {"hyperparameters.packing", "training_type.type"}
+    spec = JobSpec.model_validate({**BASE, "training_file": "file-pref", "method": dpo}, context={"known_files": files})
+    plan = spec.resolve(50)
+    assert plan.beta == 0.2 and plan.learning_rate < BASE_LEARNING_RATES["lora"]
+
+
+def test_dpo_settings_live_under_method_dpo():
+    assert "method.dpo" in problems({**BASE, "method": {"type": "dpo", "dpo": {}}, "hyperparameters": {"n_epochs": 1}})[
+        "hyperparameters"]
+    assert "method.supervised.hyperparameters.beta" in problems(
+        {**BASE, "method": {"type": "supervised", "supervised": {"hyperparameters": {"beta": 1}}}})
+    assert "method.dpo is given" in problems({**BASE, "method": {"type": "supervised", "dpo": {}}})["method"]
+
+
+def test_max_steps_and_accumulation_shape_the_plan():
+    plan = JobSpec.model_validate({**BASE, "hyperparameters": {"max_steps": 25, "batch_size": 4,
+                                                               "gradient_accumulation_steps": 2}}).resolve(40)
+    assert (plan.max_steps, plan.batch_size, plan.gradient_accumulation_steps) == (25, 4, 2)
+    assert plan.n_epochs == 5  # 40 examples / 8 per step = 5 steps per epoch
+    restarts = JobSpec.model_validate({**BASE, "hyperparameters": {"lr_scheduler": "cosine_with_restarts"}}).resolve(10)
+    assert restarts.lr_cycles == 2

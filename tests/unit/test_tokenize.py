@@ -1,4 +1,4 @@
-"""Chat tokenization with the real SmolLM2 tokenizer: the loss covers exactly the assistant turns."""
+"""Tokenization with the real SmolLM2 tokenizer: the loss covers exactly what each format trains on."""
 
 import random
 
@@ -6,7 +6,15 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from jobs.data.tokenize import IGNORE, collate, length_grouped_batches, tokenize_chat, tokenize_chats
+from jobs.data.tokenize import (
+    IGNORE,
+    _render,
+    collate,
+    length_grouped_batches,
+    tokenize_chat,
+    tokenize_chats,
+    tokenize_examples,
+)
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +129,107 @@ def test_an_assistant_turn_without_a_prompt_is_reported(tokenizer):
     bad = {"messages": [{"role": "assistant", "content": "Hello!"}]}
     with pytest.raises(ValueError, match="example 2: the conversation starts with an assistant message"):
         tokenize_chats([good, bad], tokenizer, max_seq_length=64)
+
+
+def test_prompt_completion_labels_exactly_the_completion_and_eos(tokenizer):
+    examples = [{"prompt": "The capital of France is", "completion": " Paris, of course."}]
+    result = tokenize_examples("prompt_completion", examples, tokenizer, max_seq_length=64)
+
+    (example,) = result.examples
+    spans = labelled_spans(example["input_ids"], example["labels"])
+    assert [tokenizer.decode(span) for span in spans] == [" Paris, of course." + tokenizer.eos_token]
+    assert tokenizer.decode(example["input_ids"]) == "The capital of France is Paris, of course." + tokenizer.eos_token
+    assert example["input_ids"][0] != tokenizer.bos_token_id  # SmolLM2 adds no bos to plain text
+    assert result.n_label_tokens == len(spans[0]) and result.n_tokens == len(example["input_ids"])
+
+
+def test_prompt_completion_truncation_drops_examples_left_without_a_completion(tokenizer):
+    examples = [
+        {"prompt": "Say yes.", "completion": " yes " * 100},
+        {"prompt": "word " * 100, "completion": " ok"},
+    ]
+    result = tokenize_examples("prompt_completion", examples, tokenizer, max_seq_length=32)
+    assert result.n_truncated == 2 and result.n_dropped == 1
+    (kept,) = result.examples
+    assert len(kept["input_ids"]) == 32 and kept["labels"][-1] != IGNORE
+
+
+def test_long_texts_are_split_into_chunks_not_truncated(tokenizer):
+    long_text = " ".join(f"word{i}" for i in range(200))
+    examples = [{"text": "A short text."}, {"text": long_text}]
+    full = tokenizer(long_text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+    result = tokenize_examples("text", examples, tokenizer, max_seq_length=64)
+
+    short, *chunks = result.examples
+    assert tokenizer.decode(short["input_ids"]) == "A short text." + tokenizer.eos_token
+    assert [len(c["input_ids"]) for c in chunks[:-1]] == [64] * (len(chunks) - 1)
+    assert [token for c in chunks for token in c["input_ids"]] == full  # nothing lost, in order
+    assert all(c["labels"] == c["input_ids"] for c in result.examples)  # every token is learnt
+    assert result.n_split == len(chunks) > 1
+    assert result.n_truncated == result.n_dropped == 0
+    assert result.n_tokens == len(short["input_ids"]) + len(full)
+
+
+def test_classification_examples_carry_the_class_index(tokenizer):
+    examples = [{"text": "I loved it", "label": "positive"}, {"text": "word " * 100, "label": 0}]
+    label_ids = {label: i for i, label in enumerate(sorted({"positive", "0"}))}
+
+    result = tokenize_examples("classification", examples, tokenizer, max_seq_length=16, label_ids=label_ids)
+
+    assert [e["label"] for e in result.examples] == [label_ids["positive"], label_ids["0"]] == [1, 0]
+    assert all(set(e) == {"input_ids", "label"} for e in result.examples)
+    assert tokenizer.decode(result.examples[0]["input_ids"]) == "I loved it"
+    assert len(result.examples[1]["input_ids"]) == 16 and result.n_truncated == 1
+    assert result.n_label_tokens == 2
+
+    with pytest.raises(ValueError, match="example 2: label 'negative' is not one of"):
+        tokenize_examples("classification", [examples[0], {"text": "x", "label": "negative"}], tokenizer, 16, label_ids)
+    with pytest.raises(ValueError, match="label_ids"):
+        tokenize_examples("classification", examples, tokenizer, 16)
+
+
+PREFERENCE = {
+    "input": {
+        "messages": [
+            {"role": "system", "content": "You answer briefly."},
+            {"role": "user", "content": "What is the capital of France?"},
+            {"role": "assistant", "content": "Paris."},
+            {"role": "user", "content": "And of Italy?"},
+        ]
+    },
+    "preferred_output": [{"role": "assistant", "content": "Rome."}],
+    "non_preferred_output": [{"role": "assistant", "content": "Milan, I think."}],
+}
+
+
+def test_preference_pairs_share_the_prompt_and_label_only_the_responses(tokenizer):
+    result = tokenize_examples("preference", [PREFERENCE], tokenizer, max_seq_length=256)
+
+    (pair,) = result.examples
+    prompt = _render(tokenizer, PREFERENCE["input"]["messages"], add_generation_prompt=True)
+    for side, response in (("chosen", "Rome."), ("rejected", "Milan, I think.")):
+        input_ids, labels = pair[f"{side}_input_ids"], pair[f"{side}_labels"]
+        assert input_ids[: len(prompt)] == prompt  # the same prompt prefix on both sides
+        assert all(label == IGNORE for label in labels[: len(prompt)])  # the prompt's assistant turn too
+        spans = labelled_spans(input_ids, labels)
+        assert [tokenizer.decode(span) for span in spans] == [response + tokenizer.eos_token]
+    assert result.n_tokens == len(pair["chosen_input_ids"]) + len(pair["rejected_input_ids"])
+
+
+def test_a_preference_pair_is_dropped_when_a_response_is_cut_off(tokenizer):
+    long_rejected = {**PREFERENCE, "non_preferred_output": [{"role": "assistant", "content": "no " * 100}]}
+    prompt_length = len(_render(tokenizer, PREFERENCE["input"]["messages"], add_generation_prompt=True))
+
+    result = tokenize_examples("preference", [PREFERENCE, long_rejected], tokenizer, max_seq_length=prompt_length + 8)
+    assert result.n_truncated == 1 and result.n_dropped == 0 and len(result.examples) == 2
+    assert len(result.examples[1]["rejected_input_ids"]) == prompt_length + 8
+
+    result = tokenize_examples("preference", [PREFERENCE], tokenizer, max_seq_length=prompt_length)
+    assert result.n_truncated == 1 and result.n_dropped == 1 and result.examples == []
+
+
+def test_tokenize_examples_dispatches_chat_like_tokenize_chats(tokenizer):
+    assert tokenize_examples("chat", [CONVERSATION], tokenizer, 256) == tokenize_chats([CONVERSATION], tokenizer, 256)
+    with pytest.raises(ValueError, match="no tokenization for format 'dpo'"):
+        tokenize_examples("dpo", [], tokenizer, 256)

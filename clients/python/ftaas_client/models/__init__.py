@@ -14,6 +14,13 @@ from .completion_choice import CompletionChoice
 from .completion_choice_finish_reason import CompletionChoiceFinishReason
 from .completion_request import CompletionRequest
 from .completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
+from .dpo_hyperparameters import DpoHyperparameters
+from .dpo_hyperparameters_class_weights_type_1 import DpoHyperparametersClassWeightsType1
+from .dpo_hyperparameters_class_weights_type_2_type_1 import DpoHyperparametersClassWeightsType2Type1
+from .dpo_hyperparameters_class_weights_type_3_type_1 import DpoHyperparametersClassWeightsType3Type1
+from .dpo_hyperparameters_lr_scheduler import DpoHyperparametersLrScheduler
+from .dpo_method import DpoMethod
+from .early_stopping import EarlyStopping
 from .error_body import ErrorBody
 from .error_detail import ErrorDetail
 from .file_list import FileList
@@ -31,17 +38,30 @@ from .fine_tuning_job_list import FineTuningJobList
 from .fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
 from .fine_tuning_job_method import FineTuningJobMethod
 from .fine_tuning_job_training_type import FineTuningJobTrainingType
+from .freeze import Freeze
+from .full_training import FullTraining
+from .gradual_unfreezing import GradualUnfreezing
 from .healthz_response_200 import HealthzResponse200
 from .hyperparameters import Hyperparameters
+from .hyperparameters_class_weights_type_1 import HyperparametersClassWeightsType1
+from .hyperparameters_class_weights_type_2_type_1 import HyperparametersClassWeightsType2Type1
+from .hyperparameters_class_weights_type_3_type_1 import HyperparametersClassWeightsType3Type1
+from .hyperparameters_lr_scheduler import HyperparametersLrScheduler
 from .hyperparameters_object import HyperparametersObject
+from .ia_3_training import Ia3Training
 from .job_error_object import JobErrorObject
 from .job_progress import JobProgress
 from .job_spec import JobSpec
 from .job_spec_metadata_type_0 import JobSpecMetadataType0
 from .lora_training import LoraTraining
 from .method import Method
+from .method_type import MethodType
 from .model_list import ModelList
 from .model_object import ModelObject
+from .prefix_tuning import PrefixTuning
+from .prompt_tuning import PromptTuning
+from .qlora_training import QloraTraining
+from .qlora_training_compute_dtype import QloraTrainingComputeDtype
 from .readyz_response_200 import ReadyzResponse200
 from .supervised_method import SupervisedMethod
 from .usage import Usage
@@ -61,6 +81,13 @@ __all__ = (
     "CompletionChoiceFinishReason",
     "CompletionRequest",
     "CompletionRequestLogitBiasType0",
+    "DpoHyperparameters",
+    "DpoHyperparametersClassWeightsType1",
+    "DpoHyperparametersClassWeightsType2Type1",
+    "DpoHyperparametersClassWeightsType3Type1",
+    "DpoHyperparametersLrScheduler",
+    "DpoMethod",
+    "EarlyStopping",
     "ErrorBody",
     "ErrorDetail",
     "FileList",
@@ -78,17 +105,30 @@ __all__ = (
     "FineTuningJobMetadataType0",
     "FineTuningJobMethod",
     "FineTuningJobTrainingType",
+    "Freeze",
+    "FullTraining",
+    "GradualUnfreezing",
     "HealthzResponse200",
     "Hyperparameters",
+    "HyperparametersClassWeightsType1",
+    "HyperparametersClassWeightsType2Type1",
+    "HyperparametersClassWeightsType3Type1",
+    "HyperparametersLrScheduler",
     "HyperparametersObject",
+    "Ia3Training",
     "JobErrorObject",
     "JobProgress",
     "JobSpec",
     "JobSpecMetadataType0",
     "LoraTraining",
     "Method",
+    "MethodType",
     "ModelList",
     "ModelObject",
+    "PrefixTuning",
+    "PromptTuning",
+    "QloraTraining",
+    "QloraTrainingComputeDtype",
     "ReadyzResponse200",
     "SupervisedMethod",
     "Usage",

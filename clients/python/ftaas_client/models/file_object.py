@@ -23,6 +23,8 @@ class FileObject:
         purpose (str):
         status (FileObjectStatus):
         expires_at (int | None | Unset):
+        format_ (None | str | Unset): chat, prompt_completion, text, classification or preference.
+        n_examples (int | None | Unset):
         object_ (Literal['file'] | Unset):  Default: 'file'.
         status_details (None | str | Unset):
     """
@@ -34,6 +36,8 @@ class FileObject:
     purpose: str
     status: FileObjectStatus
     expires_at: int | None | Unset = UNSET
+    format_: None | str | Unset = UNSET
+    n_examples: int | None | Unset = UNSET
     object_: Literal["file"] | Unset = "file"
     status_details: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,6 +61,18 @@ class FileObject:
         else:
             expires_at = self.expires_at
 
+        format_: None | str | Unset
+        if isinstance(self.format_, Unset):
+            format_ = UNSET
+        else:
+            format_ = self.format_
+
+        n_examples: int | None | Unset
+        if isinstance(self.n_examples, Unset):
+            n_examples = UNSET
+        else:
+            n_examples = self.n_examples
+
         object_ = self.object_
 
         status_details: None | str | Unset
@@ -79,6 +95,10 @@ class FileObject:
         )
         if expires_at is not UNSET:
             field_dict["expires_at"] = expires_at
+        if format_ is not UNSET:
+            field_dict["format"] = format_
+        if n_examples is not UNSET:
+            field_dict["n_examples"] = n_examples
         if object_ is not UNSET:
             field_dict["object"] = object_
         if status_details is not UNSET:
@@ -110,6 +130,24 @@ class FileObject:
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
+        def _parse_format_(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        format_ = _parse_format_(d.pop("format", UNSET))
+
+        def _parse_n_examples(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        n_examples = _parse_n_examples(d.pop("n_examples", UNSET))
+
         object_ = cast(Literal["file"] | Unset, d.pop("object", UNSET))
         if object_ != "file" and not isinstance(object_, Unset):
             raise ValueError(f"object must match const 'file', got '{object_}'")
@@ -131,6 +169,8 @@ class FileObject:
             purpose=purpose,
             status=status,
             expires_at=expires_at,
+            format_=format_,
+            n_examples=n_examples,
             object_=object_,
             status_details=status_details,
         )

@@ -47,6 +47,8 @@ class FineTuningJob:
         validation_file (None | str):
         integrations (list[FineTuningJobIntegrationsItem] | Unset):
         object_ (Literal['fine_tuning.job'] | Unset):  Default: 'fine_tuning.job'.
+        task_format (None | str | Unset): The training file's format (chat, prompt_completion, text, classification,
+            preference), known once validated.
     """
 
     created_at: int
@@ -71,6 +73,7 @@ class FineTuningJob:
     validation_file: None | str
     integrations: list[FineTuningJobIntegrationsItem] | Unset = UNSET
     object_: Literal["fine_tuning.job"] | Unset = "fine_tuning.job"
+    task_format: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +149,12 @@ class FineTuningJob:
 
         object_ = self.object_
 
+        task_format: None | str | Unset
+        if isinstance(self.task_format, Unset):
+            task_format = UNSET
+        else:
+            task_format = self.task_format
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -176,6 +185,8 @@ class FineTuningJob:
             field_dict["integrations"] = integrations
         if object_ is not UNSET:
             field_dict["object"] = object_
+        if task_format is not UNSET:
+            field_dict["task_format"] = task_format
 
         return field_dict
 
@@ -317,6 +328,15 @@ class FineTuningJob:
         if object_ != "fine_tuning.job" and not isinstance(object_, Unset):
             raise ValueError(f"object must match const 'fine_tuning.job', got '{object_}'")
 
+        def _parse_task_format(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        task_format = _parse_task_format(d.pop("task_format", UNSET))
+
         fine_tuning_job = cls(
             created_at=created_at,
             error=error,
@@ -340,6 +360,7 @@ class FineTuningJob:
             validation_file=validation_file,
             integrations=integrations,
             object_=object_,
+            task_format=task_format,
         )
 
         fine_tuning_job.additional_properties = d

@@ -9,10 +9,15 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.full_training import FullTraining
     from ..models.hyperparameters import Hyperparameters
+    from ..models.ia_3_training import Ia3Training
     from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0
     from ..models.lora_training import LoraTraining
     from ..models.method import Method
+    from ..models.prefix_tuning import PrefixTuning
+    from ..models.prompt_tuning import PromptTuning
+    from ..models.qlora_training import QloraTraining
 
 
 T = TypeVar("T", bound="JobSpec")
@@ -29,7 +34,7 @@ class JobSpec:
         method (Method | None | Unset):
         seed (int | None | Unset):
         suffix (None | str | Unset):
-        training_type (LoraTraining | Unset):
+        training_type (FullTraining | Ia3Training | LoraTraining | PrefixTuning | PromptTuning | QloraTraining | Unset):
         validation_file (None | str | Unset):
     """
 
@@ -40,14 +45,21 @@ class JobSpec:
     method: Method | None | Unset = UNSET
     seed: int | None | Unset = UNSET
     suffix: None | str | Unset = UNSET
-    training_type: LoraTraining | Unset = UNSET
+    training_type: FullTraining | Ia3Training | LoraTraining | PrefixTuning | PromptTuning | QloraTraining | Unset = (
+        UNSET
+    )
     validation_file: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.full_training import FullTraining  # noqa: PLC0415
         from ..models.hyperparameters import Hyperparameters  # noqa: PLC0415
+        from ..models.ia_3_training import Ia3Training  # noqa: PLC0415
         from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0  # noqa: PLC0415
+        from ..models.lora_training import LoraTraining  # noqa: PLC0415
         from ..models.method import Method  # noqa: PLC0415
+        from ..models.prefix_tuning import PrefixTuning  # noqa: PLC0415
+        from ..models.qlora_training import QloraTraining  # noqa: PLC0415
 
         model = self.model
 
@@ -89,8 +101,20 @@ class JobSpec:
         else:
             suffix = self.suffix
 
-        training_type: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.training_type, Unset):
+        training_type: dict[str, Any] | Unset
+        if isinstance(self.training_type, Unset):
+            training_type = UNSET
+        elif isinstance(self.training_type, FullTraining):
+            training_type = self.training_type.to_dict()
+        elif isinstance(self.training_type, LoraTraining):
+            training_type = self.training_type.to_dict()
+        elif isinstance(self.training_type, QloraTraining):
+            training_type = self.training_type.to_dict()
+        elif isinstance(self.training_type, Ia3Training):
+            training_type = self.training_type.to_dict()
+        elif isinstance(self.training_type, PrefixTuning):
+            training_type = self.training_type.to_dict()
+        else:
             training_type = self.training_type.to_dict()
 
         validation_file: None | str | Unset
@@ -126,10 +150,15 @@ class JobSpec:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.full_training import FullTraining  # noqa: PLC0415
         from ..models.hyperparameters import Hyperparameters  # noqa: PLC0415
+        from ..models.ia_3_training import Ia3Training  # noqa: PLC0415
         from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0  # noqa: PLC0415
         from ..models.lora_training import LoraTraining  # noqa: PLC0415
         from ..models.method import Method  # noqa: PLC0415
+        from ..models.prefix_tuning import PrefixTuning  # noqa: PLC0415
+        from ..models.prompt_tuning import PromptTuning  # noqa: PLC0415
+        from ..models.qlora_training import QloraTraining  # noqa: PLC0415
 
         d = dict(src_dict)
         model = d.pop("model")
@@ -205,12 +234,58 @@ class JobSpec:
 
         suffix = _parse_suffix(d.pop("suffix", UNSET))
 
-        _training_type = d.pop("training_type", UNSET)
-        training_type: LoraTraining | Unset
-        if isinstance(_training_type, Unset):
-            training_type = UNSET
-        else:
-            training_type = LoraTraining.from_dict(_training_type)
+        def _parse_training_type(
+            data: object,
+        ) -> FullTraining | Ia3Training | LoraTraining | PrefixTuning | PromptTuning | QloraTraining | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                training_type_type_0 = FullTraining.from_dict(data)
+
+                return training_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                training_type_type_1 = LoraTraining.from_dict(data)
+
+                return training_type_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                training_type_type_2 = QloraTraining.from_dict(data)
+
+                return training_type_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                training_type_type_3 = Ia3Training.from_dict(data)
+
+                return training_type_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                training_type_type_4 = PrefixTuning.from_dict(data)
+
+                return training_type_type_4
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            training_type_type_5 = PromptTuning.from_dict(data)
+
+            return training_type_type_5
+
+        training_type = _parse_training_type(d.pop("training_type", UNSET))
 
         def _parse_validation_file(data: object) -> None | str | Unset:
             if data is None:

@@ -20,6 +20,8 @@ class LoraTraining:
         r (int | Unset):  Default: 16.
         target_modules (list[str] | Literal['all-linear'] | Unset):  Default: 'all-linear'.
         type_ (Literal['lora'] | Unset):  Default: 'lora'.
+        use_dora (bool | Unset): Weight-decomposed LoRA: learn each weight's magnitude separately. Default: False.
+        use_rslora (bool | Unset): Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA). Default: False.
     """
 
     alpha: float | Unset = 32.0
@@ -27,6 +29,8 @@ class LoraTraining:
     r: int | Unset = 16
     target_modules: list[str] | Literal["all-linear"] | Unset = "all-linear"
     type_: Literal["lora"] | Unset = "lora"
+    use_dora: bool | Unset = False
+    use_rslora: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +51,10 @@ class LoraTraining:
 
         type_ = self.type_
 
+        use_dora = self.use_dora
+
+        use_rslora = self.use_rslora
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -60,6 +68,10 @@ class LoraTraining:
             field_dict["target_modules"] = target_modules
         if type_ is not UNSET:
             field_dict["type"] = type_
+        if use_dora is not UNSET:
+            field_dict["use_dora"] = use_dora
+        if use_rslora is not UNSET:
+            field_dict["use_rslora"] = use_rslora
 
         return field_dict
 
@@ -91,12 +103,18 @@ class LoraTraining:
         if type_ != "lora" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'lora', got '{type_}'")
 
+        use_dora = d.pop("use_dora", UNSET)
+
+        use_rslora = d.pop("use_rslora", UNSET)
+
         lora_training = cls(
             alpha=alpha,
             dropout=dropout,
             r=r,
             target_modules=target_modules,
             type_=type_,
+            use_dora=use_dora,
+            use_rslora=use_rslora,
         )
 
         lora_training.additional_properties = d

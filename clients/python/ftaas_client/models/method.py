@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.method_type import MethodType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.dpo_method import DpoMethod
     from ..models.supervised_method import SupervisedMethod
 
 
@@ -19,16 +21,27 @@ T = TypeVar("T", bound="Method")
 class Method:
     """
     Attributes:
+        dpo (DpoMethod | None | Unset):
         supervised (None | SupervisedMethod | Unset):
-        type_ (Literal['supervised'] | Unset):  Default: 'supervised'.
+        type_ (MethodType | Unset):  Default: MethodType.SUPERVISED.
     """
 
+    dpo: DpoMethod | None | Unset = UNSET
     supervised: None | SupervisedMethod | Unset = UNSET
-    type_: Literal["supervised"] | Unset = "supervised"
+    type_: MethodType | Unset = MethodType.SUPERVISED
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.dpo_method import DpoMethod  # noqa: PLC0415
         from ..models.supervised_method import SupervisedMethod  # noqa: PLC0415
+
+        dpo: dict[str, Any] | None | Unset
+        if isinstance(self.dpo, Unset):
+            dpo = UNSET
+        elif isinstance(self.dpo, DpoMethod):
+            dpo = self.dpo.to_dict()
+        else:
+            dpo = self.dpo
 
         supervised: dict[str, Any] | None | Unset
         if isinstance(self.supervised, Unset):
@@ -38,11 +51,15 @@ class Method:
         else:
             supervised = self.supervised
 
-        type_ = self.type_
+        type_: str | Unset = UNSET
+        if not isinstance(self.type_, Unset):
+            type_ = self.type_.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
+        if dpo is not UNSET:
+            field_dict["dpo"] = dpo
         if supervised is not UNSET:
             field_dict["supervised"] = supervised
         if type_ is not UNSET:
@@ -52,9 +69,27 @@ class Method:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.dpo_method import DpoMethod  # noqa: PLC0415
         from ..models.supervised_method import SupervisedMethod  # noqa: PLC0415
 
         d = dict(src_dict)
+
+        def _parse_dpo(data: object) -> DpoMethod | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                dpo_type_0 = DpoMethod.from_dict(data)
+
+                return dpo_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoMethod | None | Unset, data)
+
+        dpo = _parse_dpo(d.pop("dpo", UNSET))
 
         def _parse_supervised(data: object) -> None | SupervisedMethod | Unset:
             if data is None:
@@ -73,11 +108,15 @@ class Method:
 
         supervised = _parse_supervised(d.pop("supervised", UNSET))
 
-        type_ = cast(Literal["supervised"] | Unset, d.pop("type", UNSET))
-        if type_ != "supervised" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'supervised', got '{type_}'")
+        _type_ = d.pop("type", UNSET)
+        type_: MethodType | Unset
+        if isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
+            type_ = MethodType(_type_)
 
         method = cls(
+            dpo=dpo,
             supervised=supervised,
             type_=type_,
         )

@@ -1,0 +1,455 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.dpo_hyperparameters_class_weights_type_1 import DpoHyperparametersClassWeightsType1
+from ..models.dpo_hyperparameters_class_weights_type_2_type_1 import DpoHyperparametersClassWeightsType2Type1
+from ..models.dpo_hyperparameters_class_weights_type_3_type_1 import DpoHyperparametersClassWeightsType3Type1
+from ..models.dpo_hyperparameters_lr_scheduler import DpoHyperparametersLrScheduler
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.early_stopping import EarlyStopping
+
+
+T = TypeVar("T", bound="DpoHyperparameters")
+
+
+@_attrs_define
+class DpoHyperparameters:
+    """
+    Attributes:
+        batch_size (int | Literal['auto'] | Unset):  Default: 'auto'.
+        beta (float | Literal['auto'] | Unset): How far the policy may move from the reference model (auto: 0.1).
+            Default: 'auto'.
+        class_weights (DpoHyperparametersClassWeightsType1 | DpoHyperparametersClassWeightsType2Type1 |
+            DpoHyperparametersClassWeightsType3Type1 | None | Unset): Classification only: weigh each class's loss by the
+            inverse of its frequency.
+        early_stopping (EarlyStopping | None | Unset):
+        eval_every (int | None | Unset): Evaluate every this many steps; instead of n_evals.
+        gradient_accumulation_steps (int | Unset): Batches whose gradients are summed before each optimizer step.
+            Default: 1.
+        gradient_checkpointing (bool | Unset): Recompute activations in the backward pass: less memory, ~30% slower.
+            Default: False.
+        learning_rate (float | None | Unset): Absolute peak learning rate; an alternative to learning_rate_multiplier.
+        learning_rate_multiplier (float | Literal['auto'] | Unset):  Default: 'auto'.
+        lr_cycles (int | None | Unset): Restarts for lr_scheduler cosine_with_restarts (default 2).
+        lr_scheduler (DpoHyperparametersLrScheduler | Unset):  Default: DpoHyperparametersLrScheduler.LINEAR.
+        max_grad_norm (float | Unset): Gradient-norm clipping; 0 turns it off. Default: 1.0.
+        max_seq_length (int | Literal['auto'] | Unset):  Default: 'auto'.
+        max_steps (int | None | Unset): Train for exactly this many optimizer steps (epochs repeat as needed); instead
+            of n_epochs.
+        n_epochs (int | Literal['auto'] | Unset):  Default: 'auto'.
+        n_evals (int | None | Unset): Evaluations on the validation file, evenly spaced (default: one per epoch).
+        packing (bool | Unset): Concatenate examples into rows without padding (chat, prompt/completion, text). Default:
+            False.
+        warmup_ratio (float | Unset):  Default: 0.0.
+        weight_decay (float | Unset):  Default: 0.0.
+    """
+
+    batch_size: int | Literal["auto"] | Unset = "auto"
+    beta: float | Literal["auto"] | Unset = "auto"
+    class_weights: (
+        DpoHyperparametersClassWeightsType1
+        | DpoHyperparametersClassWeightsType2Type1
+        | DpoHyperparametersClassWeightsType3Type1
+        | None
+        | Unset
+    ) = UNSET
+    early_stopping: EarlyStopping | None | Unset = UNSET
+    eval_every: int | None | Unset = UNSET
+    gradient_accumulation_steps: int | Unset = 1
+    gradient_checkpointing: bool | Unset = False
+    learning_rate: float | None | Unset = UNSET
+    learning_rate_multiplier: float | Literal["auto"] | Unset = "auto"
+    lr_cycles: int | None | Unset = UNSET
+    lr_scheduler: DpoHyperparametersLrScheduler | Unset = DpoHyperparametersLrScheduler.LINEAR
+    max_grad_norm: float | Unset = 1.0
+    max_seq_length: int | Literal["auto"] | Unset = "auto"
+    max_steps: int | None | Unset = UNSET
+    n_epochs: int | Literal["auto"] | Unset = "auto"
+    n_evals: int | None | Unset = UNSET
+    packing: bool | Unset = False
+    warmup_ratio: float | Unset = 0.0
+    weight_decay: float | Unset = 0.0
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.early_stopping import EarlyStopping  # noqa: PLC0415
+
+        batch_size: int | Literal["auto"] | Unset
+        if isinstance(self.batch_size, Unset):
+            batch_size = UNSET
+        else:
+            batch_size = self.batch_size
+
+        beta: float | Literal["auto"] | Unset
+        if isinstance(self.beta, Unset):
+            beta = UNSET
+        else:
+            beta = self.beta
+
+        class_weights: None | str | Unset
+        if isinstance(self.class_weights, Unset):
+            class_weights = UNSET
+        elif isinstance(self.class_weights, DpoHyperparametersClassWeightsType1):
+            class_weights = self.class_weights.value
+        elif isinstance(self.class_weights, DpoHyperparametersClassWeightsType2Type1):
+            class_weights = self.class_weights.value
+        elif isinstance(self.class_weights, DpoHyperparametersClassWeightsType3Type1):
+            class_weights = self.class_weights.value
+        else:
+            class_weights = self.class_weights
+
+        early_stopping: dict[str, Any] | None | Unset
+        if isinstance(self.early_stopping, Unset):
+            early_stopping = UNSET
+        elif isinstance(self.early_stopping, EarlyStopping):
+            early_stopping = self.early_stopping.to_dict()
+        else:
+            early_stopping = self.early_stopping
+
+        eval_every: int | None | Unset
+        if isinstance(self.eval_every, Unset):
+            eval_every = UNSET
+        else:
+            eval_every = self.eval_every
+
+        gradient_accumulation_steps = self.gradient_accumulation_steps
+
+        gradient_checkpointing = self.gradient_checkpointing
+
+        learning_rate: float | None | Unset
+        if isinstance(self.learning_rate, Unset):
+            learning_rate = UNSET
+        else:
+            learning_rate = self.learning_rate
+
+        learning_rate_multiplier: float | Literal["auto"] | Unset
+        if isinstance(self.learning_rate_multiplier, Unset):
+            learning_rate_multiplier = UNSET
+        else:
+            learning_rate_multiplier = self.learning_rate_multiplier
+
+        lr_cycles: int | None | Unset
+        if isinstance(self.lr_cycles, Unset):
+            lr_cycles = UNSET
+        else:
+            lr_cycles = self.lr_cycles
+
+        lr_scheduler: str | Unset = UNSET
+        if not isinstance(self.lr_scheduler, Unset):
+            lr_scheduler = self.lr_scheduler.value
+
+        max_grad_norm = self.max_grad_norm
+
+        max_seq_length: int | Literal["auto"] | Unset
+        if isinstance(self.max_seq_length, Unset):
+            max_seq_length = UNSET
+        else:
+            max_seq_length = self.max_seq_length
+
+        max_steps: int | None | Unset
+        if isinstance(self.max_steps, Unset):
+            max_steps = UNSET
+        else:
+            max_steps = self.max_steps
+
+        n_epochs: int | Literal["auto"] | Unset
+        if isinstance(self.n_epochs, Unset):
+            n_epochs = UNSET
+        else:
+            n_epochs = self.n_epochs
+
+        n_evals: int | None | Unset
+        if isinstance(self.n_evals, Unset):
+            n_evals = UNSET
+        else:
+            n_evals = self.n_evals
+
+        packing = self.packing
+
+        warmup_ratio = self.warmup_ratio
+
+        weight_decay = self.weight_decay
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if batch_size is not UNSET:
+            field_dict["batch_size"] = batch_size
+        if beta is not UNSET:
+            field_dict["beta"] = beta
+        if class_weights is not UNSET:
+            field_dict["class_weights"] = class_weights
+        if early_stopping is not UNSET:
+            field_dict["early_stopping"] = early_stopping
+        if eval_every is not UNSET:
+            field_dict["eval_every"] = eval_every
+        if gradient_accumulation_steps is not UNSET:
+            field_dict["gradient_accumulation_steps"] = gradient_accumulation_steps
+        if gradient_checkpointing is not UNSET:
+            field_dict["gradient_checkpointing"] = gradient_checkpointing
+        if learning_rate is not UNSET:
+            field_dict["learning_rate"] = learning_rate
+        if learning_rate_multiplier is not UNSET:
+            field_dict["learning_rate_multiplier"] = learning_rate_multiplier
+        if lr_cycles is not UNSET:
+            field_dict["lr_cycles"] = lr_cycles
+        if lr_scheduler is not UNSET:
+            field_dict["lr_scheduler"] = lr_scheduler
+        if max_grad_norm is not UNSET:
+            field_dict["max_grad_norm"] = max_grad_norm
+        if max_seq_length is not UNSET:
+            field_dict["max_seq_length"] = max_seq_length
+        if max_steps is not UNSET:
+            field_dict["max_steps"] = max_steps
+        if n_epochs is not UNSET:
+            field_dict["n_epochs"] = n_epochs
+        if n_evals is not UNSET:
+            field_dict["n_evals"] = n_evals
+        if packing is not UNSET:
+            field_dict["packing"] = packing
+        if warmup_ratio is not UNSET:
+            field_dict["warmup_ratio"] = warmup_ratio
+        if weight_decay is not UNSET:
+            field_dict["weight_decay"] = weight_decay
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.early_stopping import EarlyStopping  # noqa: PLC0415
+
+        d = dict(src_dict)
+
+        def _parse_batch_size(data: object) -> int | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            batch_size_type_0 = cast(Literal["auto"], data)
+            if batch_size_type_0 != "auto":
+                raise ValueError(f"batch_size_type_0 must match const 'auto', got '{batch_size_type_0}'")
+            return batch_size_type_0
+            return cast(int | Literal["auto"] | Unset, data)
+
+        batch_size = _parse_batch_size(d.pop("batch_size", UNSET))
+
+        def _parse_beta(data: object) -> float | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            beta_type_0 = cast(Literal["auto"], data)
+            if beta_type_0 != "auto":
+                raise ValueError(f"beta_type_0 must match const 'auto', got '{beta_type_0}'")
+            return beta_type_0
+            return cast(float | Literal["auto"] | Unset, data)
+
+        beta = _parse_beta(d.pop("beta", UNSET))
+
+        def _parse_class_weights(
+            data: object,
+        ) -> (
+            DpoHyperparametersClassWeightsType1
+            | DpoHyperparametersClassWeightsType2Type1
+            | DpoHyperparametersClassWeightsType3Type1
+            | None
+            | Unset
+        ):
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                class_weights_type_1 = DpoHyperparametersClassWeightsType1(data)
+
+                return class_weights_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                class_weights_type_2_type_1 = DpoHyperparametersClassWeightsType2Type1(data)
+
+                return class_weights_type_2_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                class_weights_type_3_type_1 = DpoHyperparametersClassWeightsType3Type1(data)
+
+                return class_weights_type_3_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(
+                DpoHyperparametersClassWeightsType1
+                | DpoHyperparametersClassWeightsType2Type1
+                | DpoHyperparametersClassWeightsType3Type1
+                | None
+                | Unset,
+                data,
+            )
+
+        class_weights = _parse_class_weights(d.pop("class_weights", UNSET))
+
+        def _parse_early_stopping(data: object) -> EarlyStopping | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                early_stopping_type_0 = EarlyStopping.from_dict(data)
+
+                return early_stopping_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EarlyStopping | None | Unset, data)
+
+        early_stopping = _parse_early_stopping(d.pop("early_stopping", UNSET))
+
+        def _parse_eval_every(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        eval_every = _parse_eval_every(d.pop("eval_every", UNSET))
+
+        gradient_accumulation_steps = d.pop("gradient_accumulation_steps", UNSET)
+
+        gradient_checkpointing = d.pop("gradient_checkpointing", UNSET)
+
+        def _parse_learning_rate(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        learning_rate = _parse_learning_rate(d.pop("learning_rate", UNSET))
+
+        def _parse_learning_rate_multiplier(data: object) -> float | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            learning_rate_multiplier_type_0 = cast(Literal["auto"], data)
+            if learning_rate_multiplier_type_0 != "auto":
+                raise ValueError(
+                    f"learning_rate_multiplier_type_0 must match const 'auto', got '{learning_rate_multiplier_type_0}'"
+                )
+            return learning_rate_multiplier_type_0
+            return cast(float | Literal["auto"] | Unset, data)
+
+        learning_rate_multiplier = _parse_learning_rate_multiplier(d.pop("learning_rate_multiplier", UNSET))
+
+        def _parse_lr_cycles(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        lr_cycles = _parse_lr_cycles(d.pop("lr_cycles", UNSET))
+
+        _lr_scheduler = d.pop("lr_scheduler", UNSET)
+        lr_scheduler: DpoHyperparametersLrScheduler | Unset
+        if isinstance(_lr_scheduler, Unset):
+            lr_scheduler = UNSET
+        else:
+            lr_scheduler = DpoHyperparametersLrScheduler(_lr_scheduler)
+
+        max_grad_norm = d.pop("max_grad_norm", UNSET)
+
+        def _parse_max_seq_length(data: object) -> int | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            max_seq_length_type_0 = cast(Literal["auto"], data)
+            if max_seq_length_type_0 != "auto":
+                raise ValueError(f"max_seq_length_type_0 must match const 'auto', got '{max_seq_length_type_0}'")
+            return max_seq_length_type_0
+            return cast(int | Literal["auto"] | Unset, data)
+
+        max_seq_length = _parse_max_seq_length(d.pop("max_seq_length", UNSET))
+
+        def _parse_max_steps(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_steps = _parse_max_steps(d.pop("max_steps", UNSET))
+
+        def _parse_n_epochs(data: object) -> int | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            n_epochs_type_0 = cast(Literal["auto"], data)
+            if n_epochs_type_0 != "auto":
+                raise ValueError(f"n_epochs_type_0 must match const 'auto', got '{n_epochs_type_0}'")
+            return n_epochs_type_0
+            return cast(int | Literal["auto"] | Unset, data)
+
+        n_epochs = _parse_n_epochs(d.pop("n_epochs", UNSET))
+
+        def _parse_n_evals(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        n_evals = _parse_n_evals(d.pop("n_evals", UNSET))
+
+        packing = d.pop("packing", UNSET)
+
+        warmup_ratio = d.pop("warmup_ratio", UNSET)
+
+        weight_decay = d.pop("weight_decay", UNSET)
+
+        dpo_hyperparameters = cls(
+            batch_size=batch_size,
+            beta=beta,
+            class_weights=class_weights,
+            early_stopping=early_stopping,
+            eval_every=eval_every,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            gradient_checkpointing=gradient_checkpointing,
+            learning_rate=learning_rate,
+            learning_rate_multiplier=learning_rate_multiplier,
+            lr_cycles=lr_cycles,
+            lr_scheduler=lr_scheduler,
+            max_grad_norm=max_grad_norm,
+            max_seq_length=max_seq_length,
+            max_steps=max_steps,
+            n_epochs=n_epochs,
+            n_evals=n_evals,
+            packing=packing,
+            warmup_ratio=warmup_ratio,
+            weight_decay=weight_decay,
+        )
+
+        dpo_hyperparameters.additional_properties = d
+        return dpo_hyperparameters
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

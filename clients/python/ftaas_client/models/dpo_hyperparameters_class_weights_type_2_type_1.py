@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class DpoHyperparametersClassWeightsType2Type1(StrEnum):
+    BALANCED = "balanced"
+
+    def __str__(self) -> str:
+        return str(self.value)

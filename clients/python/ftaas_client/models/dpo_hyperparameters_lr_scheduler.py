@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class DpoHyperparametersLrScheduler(StrEnum):
+    CONSTANT = "constant"
+    COSINE = "cosine"
+    COSINE_WITH_RESTARTS = "cosine_with_restarts"
+    LINEAR = "linear"
+
+    def __str__(self) -> str:
+        return str(self.value)

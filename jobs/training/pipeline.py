@@ -1,0 +1,207 @@
+"""One training run, the same for every method: load, measure the base, make trainable, train,
+measure again, save, and write the evidence into `out_dir/results/`.
+
+The recipe (jobs/recipes/<method>.py) decides how the base is loaded and what becomes trainable;
+the task (causal LM, classification, preference) decides batches, loss and evaluation metrics.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+from jobs.catalog import Catalog
+from jobs.data.tokenize import tokenize_examples
+from jobs.recipes import RecipeContext, get_recipe
+from jobs.spec import JobSpec, TrainingPlan
+from jobs.training import events, evidence, loop
+from jobs.training.causal_lm import CausalLmTask
+from jobs.training.classification import ClassificationTask, balanced_class_weights
+from jobs.training.events import Report
+from jobs.training.preference import PreferenceTask
+
+N_SAMPLES = 3  # before/after generations shown in the report
+SAMPLE_MAX_NEW_TOKENS = 48
+SFT_FORMATS = ("chat", "prompt_completion", "text")  # next-token loss on labelled tokens
+CAUSAL_FORMATS = SFT_FORMATS + ("preference",)  # trained on a causal LM (classification gets a head instead)
+
+
+@dataclass
+class TrainingData:
+    format: str  # jobs.data.formats.FORMATS
+    train: list[dict]
+    valid: list[dict] | None
+    labels: list[str] | None = None  # classification: the class names, sorted (class i = labels[i])
+
+
+def _device_and_dtype(spec: JobSpec) -> tuple[torch.device, torch.dtype]:
+    if not torch.cuda.is_available():
+        return torch.device("cpu"), torch.float32
+    # Full fine-tuning keeps float32 weights: AdamW updates vanish in bfloat16 for small learning rates.
+    return torch.device("cuda"), torch.float32 if spec.training_type.type == "full" else torch.bfloat16
+
+
+def _tokenize(data: TrainingData, tokenizer, plan: TrainingPlan, report: Report):
+    label_ids = {label: i for i, label in enumerate(data.labels)} if data.labels else None
+    train = tokenize_examples(data.format, data.train, tokenizer, plan.max_seq_length, label_ids)
+    valid = tokenize_examples(data.format, data.valid, tokenizer, plan.max_seq_length, label_ids) if data.valid else None
+    n_truncated = train.n_truncated + (valid.n_truncated if valid else 0)
+    n_dropped = train.n_dropped + (valid.n_dropped if valid else 0)
+    if n_truncated:
+        report(events.message(
+            f"{n_truncated} examples were longer than max_seq_length={plan.max_seq_length} tokens and were truncated"
+            + (f"; {n_dropped} of them kept nothing to learn from and were left out" if n_dropped else ""),
+            level="warning", n_truncated=n_truncated, n_dropped=n_dropped, max_seq_length=plan.max_seq_length,
+        ))
+    if train.n_split:
+        report(events.message(
+            f"Long texts were split into {train.n_split} chunks of at most max_seq_length={plan.max_seq_length} tokens",
+            n_split=train.n_split,
+        ))
+    if not train.examples:
+        raise ValueError("no training example has anything to learn from within max_seq_length")
+    return train, valid, n_truncated
+
+
+def _task(data: TrainingData, tokenizer, plan: TrainingPlan, device: torch.device):
+    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if data.format == "preference":
+        return PreferenceTask(pad_token_id, plan.beta, device)
+    if data.format in SFT_FORMATS:
+        return CausalLmTask(pad_token_id, plan.max_seq_length, plan.packing, device)
+    weights = None
+    if plan.class_weights == "balanced":
+        weights = balanced_class_weights([str(example["label"]) for example in data.train], data.labels)
+    # The same pad id RecipeContext.load_model gives the model, which finds each text's last token by it.
+    return ClassificationTask(pad_token_id, data.labels, device, weights)
+
+
+def _sample_prompts(data: TrainingData) -> list[list[dict]]:
+    """The first validation (else training) chat prompts: each conversation up to its last assistant turn
+    (preference files: the pair's input messages)."""
+    if data.format == "preference":
+        return [
+            [{"role": m["role"], "content": m["content"]} for m in example["input"]["messages"]]
+            for example in (data.valid or data.train)[:N_SAMPLES]
+        ]
+    if data.format != "chat":
+        return []
+    prompts = []
+    for example in (data.valid or data.train)[:N_SAMPLES]:
+        messages = example["messages"]
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        prompts.append([{"role": m["role"], "content": m["content"]} for m in messages[:last]])
+    return prompts
+
+
+def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, causal: bool) -> dict:
+    measured = {}
+    if valid_examples:
+        measured["validation"] = task.evaluate(model, valid_examples, plan.batch_size)
+    if causal:
+        measured["general_text_loss"] = evidence.general_text_loss(model, tokenizer, device)
+        if prompts:
+            measured["samples"] = evidence.sample_generations(model, tokenizer, prompts, SAMPLE_MAX_NEW_TOKENS)
+    return measured
+
+
+def _save(model, tokenizer, spec: JobSpec, out_dir: Path) -> str:
+    """Save the adapter (`adapter/`) or the whole model (`model/`) with the tokenizer; returns which."""
+    is_adapter = hasattr(model, "peft_config")
+    folder = out_dir / ("adapter" if is_adapter else "model")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    if is_adapter:
+        # The adapter names its base by catalog id, not by this machine's folder. (Set after saving:
+        # peft would look a non-folder name up on the Hub while saving.)
+        config_path = folder / "adapter_config.json"
+        config = json.loads(config_path.read_text())
+        config["base_model_name_or_path"] = spec.model
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+    return folder.name
+
+
+def run(spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report) -> dict:
+    """Train `spec` on `data`; returns the numbers the job summary reports."""
+    recipe = get_recipe(spec.training_type.type)
+    device, dtype = _device_and_dtype(spec)
+    folder = catalog.local_folder(spec.model)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    train_set, valid_set, n_truncated = _tokenize(data, tokenizer, plan, report)
+    task = _task(data, tokenizer, plan, device)
+    causal = data.format in CAUSAL_FORMATS
+    ctx = RecipeContext(
+        spec=spec, plan=plan, model_folder=folder, tokenizer=tokenizer, device=device, dtype=dtype,
+        task="causal_lm" if causal else "classification", labels=data.labels,
+        report=report,
+    )
+
+    report(events.message(f"Loading base model {spec.model}"))
+    model = recipe.load_model(ctx)
+    valid_examples = valid_set.examples if valid_set else None
+    if hasattr(task, "precompute_reference"):
+        report(events.message("Computing the reference log-probabilities of the base model"))
+        task.precompute_reference(model, train_set.examples, valid_examples, plan.batch_size)
+    prompts = _sample_prompts(data)
+    report(events.message("Measuring the base model"))
+    before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
+
+    # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
+    torch.manual_seed(plan.seed)
+    trainable = recipe.make_trainable(model, ctx)
+    model = trainable.model
+    if plan.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    n_total = sum(p.numel() for p in model.parameters())
+    total_steps = loop.planned_steps(task, len(train_set.examples), plan)
+    report(events.message(
+        f"Training {spec.training_type.type} ({n_trainable:,} of {n_total:,} parameters trainable) on "
+        f"{len(train_set.examples)} {data.format} examples ({train_set.n_tokens} tokens), {total_steps} steps",
+        n_examples=len(train_set.examples), n_tokens=train_set.n_tokens, total_steps=total_steps,
+        trainable_parameters=n_trainable, format=data.format,
+    ))
+    result = loop.train(
+        model, task, train_set.examples, valid_examples, plan, out_dir, report,
+        parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
+    )
+
+    report(events.message("Measuring the fine-tuned model"))
+    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
+    report(events.message("Saving the " + ("adapter" if hasattr(model, "peft_config") else "model")))
+    artifact = _save(model, tokenizer, spec, out_dir)
+
+    results = out_dir / "results"
+    evidence.plot_loss_curve(results / "metrics.csv", results / "loss.png")
+    training_report = {"format": data.format, "training_type": spec.training_type.type, "before": before, "after": after}
+    if causal:
+        forgetting = evidence.forgetting_report(before["general_text_loss"], after["general_text_loss"])
+        training_report["forgetting"] = forgetting
+        if forgetting["warn"]:
+            report(events.message(
+                f"Forgetting check: loss on general text rose {forgetting['change_percent']:.1f}% "
+                f"({forgetting['before']:.3f} → {forgetting['after']:.3f}); the model may have lost general ability. "
+                "Consider fewer epochs, a lower learning rate or an adapter method.",
+                level="warning", **forgetting,
+            ))
+    if "validation" in before and "validation" in after:
+        report(events.message(
+            f"Validation loss {before['validation']['loss']:.4f} (base) → {after['validation']['loss']:.4f} (fine-tuned)",
+            before=before["validation"], after=after["validation"],
+        ))
+    (results / "report.json").write_text(json.dumps(training_report, indent=2) + "\n")
+
+    return {
+        "artifact": artifact,
+        "format": data.format,
+        "trained_tokens": result.trained_tokens,
+        "n_examples": len(train_set.examples),
+        "n_truncated": n_truncated,
+        "steps": result.steps,
+        "stopped_early": result.stopped_early,
+        "final_train_loss": result.final_train_loss,
+        "final_valid_loss": result.final_valid["loss"] if result.final_valid else None,
+        "seconds": result.seconds,
+    }
