@@ -47,8 +47,14 @@ run: $(STAMP) redis
 test: $(STAMP) redis
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) redis
-	$(BIN)/python -m pytest tests/benchmarks -p no:cacheprovider -s --override-ini addopts=
+# The benchmarks compare against TRL (the `bench` extra), installed once next to the pinned torch.
+$(VENV)/.installed-bench: $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# Our training loop vs TRL's SFTTrainer on CPU (docs/benchmarks.md); BENCH_ARGS=--quick for a smoke check.
+bench: $(VENV)/.installed-bench
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_sft_vs_trl $(BENCH_ARGS)
 
 openapi: $(STAMP)
 	$(BIN)/python -m service.openapi_export openapi/openapi.json

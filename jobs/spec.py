@@ -140,6 +140,10 @@ class Hyperparameters(BaseModel):
     )
     eval_every: Annotated[int, Field(ge=1)] | None = Field(None, description="Evaluate every this many steps; instead of n_evals.")
     early_stopping: EarlyStopping | None = None
+    n_checkpoints: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Checkpoints to write, evenly spaced; a stopped job resumes from the latest."
+    )
+    checkpoint_every: Annotated[int, Field(ge=1)] | None = Field(None, description="Write a checkpoint every this many steps.")
     class_weights: Literal["balanced"] | None = Field(
         None, description="Classification only: weigh each class's loss by the inverse of its frequency."
     )
@@ -153,6 +157,8 @@ class Hyperparameters(BaseModel):
             problems.append((("max_steps",), "give n_epochs or max_steps, not both"))
         if self.n_evals is not None and self.eval_every is not None:
             problems.append((("eval_every",), "give n_evals or eval_every, not both"))
+        if self.n_checkpoints is not None and self.checkpoint_every is not None:
+            problems.append((("checkpoint_every",), "give n_checkpoints or checkpoint_every, not both"))
         if self.lr_cycles is not None and self.lr_scheduler != "cosine_with_restarts":
             problems.append((("lr_cycles",), "lr_cycles applies only to lr_scheduler 'cosine_with_restarts'"))
         _reject("Hyperparameters", problems)
@@ -485,6 +491,8 @@ class JobSpec(BaseModel):
             n_evals=hp.n_evals,
             eval_every=hp.eval_every,
             early_stopping=hp.early_stopping,
+            n_checkpoints=hp.n_checkpoints,
+            checkpoint_every=hp.checkpoint_every,
             class_weights=hp.class_weights,
             beta=(AUTO_DPO_BETA if beta == "auto" else beta) if self.method_type == "dpo" else None,
             seed=self.seed if self.seed is not None else 0,
@@ -511,6 +519,8 @@ class TrainingPlan(BaseModel):
     n_evals: int | None = None
     eval_every: int | None = None
     early_stopping: EarlyStopping | None = None
+    n_checkpoints: int | None = None
+    checkpoint_every: int | None = None
     class_weights: str | None = None
     beta: float | None = None
     seed: int

@@ -33,8 +33,10 @@ def run_training(
     catalog: Catalog,
     report: Report,
     threads: int = 0,
+    resume: bool = False,
 ) -> dict:
-    """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary."""
+    """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
+    With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`."""
     files = check_files(spec, training_path, validation_path)
     import torch
 
@@ -49,7 +51,7 @@ def run_training(
     )
     plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = pipeline.run(spec, plan, data, out_dir, catalog, report)
+    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume)
 
     summary = {
         **{k: v for k, v in result.items() if k != "seconds"},
@@ -124,6 +126,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=["jsonl"],
         help="write progress as JSON lines on stdout (for programs); default: a progress bar for people",
     )
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="go on from the latest checkpoint in --out (written with n_checkpoints or checkpoint_every)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: FTAAS_TRAIN_THREADS, else all cores)")
     return parser
 
@@ -180,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             catalog,
             report,
             threads=threads,
+            resume=args.resume,
         )
     except ValueError as exc:
         return fail(str(exc), 1)

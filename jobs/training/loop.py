@@ -11,8 +11,10 @@ hooks let a recipe change what is trainable as training goes (gradual unfreezing
 """
 
 import csv
+import itertools
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,12 +24,13 @@ import torch
 from transformers import get_scheduler
 
 from jobs.spec import TrainingPlan
-from jobs.training import events
+from jobs.training import checkpoints, events
 from jobs.training.events import Report
 
 FINAL_LOSS_STEPS = 10  # final_train_loss is the mean over this many last steps (one step's loss is noisy)
 METRICS_COLUMNS = [
-    "step", "epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "learning_rate", "tokens_per_second",
+    "step", "epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "learning_rate", "grad_norm",
+    "tokens_per_second",
 ]
 # Before each step: (step about to run, 0-based epoch) -> a message to report when something changed.
 StepHook = Callable[[int, int], str | None]
@@ -65,6 +68,28 @@ def _steps(task, examples: list[dict], plan: TrainingPlan, rng: random.Random) -
             return
 
 
+@dataclass
+class Accumulated:
+    loss: float  # mean over the step's targets
+    accuracy: float
+    n_tokens: int
+
+
+def accumulate_gradients(model: torch.nn.Module, task, group: list[list[dict]]) -> Accumulated:
+    """Backward over one optimizer step's batches; the gradients are those of the mean loss over all
+    their targets, exactly as if the batches were one (each batch's summed loss is divided by the
+    step's total target count, counted before any forward)."""
+    batches = [task.collate(examples) for examples in group]
+    n_targets = sum(task.count_targets(batch) for batch in batches) or 1  # a float under class weights
+    total, n_correct = 0.0, 0
+    for batch in batches:
+        loss = task.loss(model, batch)
+        (loss.total / n_targets).backward()
+        total += loss.total.item()
+        n_correct += loss.n_correct
+    return Accumulated(total / n_targets, n_correct / n_targets, sum(batch["n_tokens"] for batch in batches))
+
+
 def evaluation_steps(plan: TrainingPlan, total_steps: int, steps_per_epoch: int) -> set[int]:
     """Steps after which the validation set is evaluated; the last step always is."""
     if plan.eval_every:
@@ -74,6 +99,17 @@ def evaluation_steps(plan: TrainingPlan, total_steps: int, steps_per_epoch: int)
     else:
         steps = set(range(steps_per_epoch, total_steps + 1, steps_per_epoch))
     return steps | {total_steps}
+
+
+def checkpoint_steps(plan: TrainingPlan, total_steps: int) -> set[int]:
+    """Steps after which a checkpoint is written (never the last: the finished model is saved then)."""
+    if plan.checkpoint_every:
+        steps = set(range(plan.checkpoint_every, total_steps + 1, plan.checkpoint_every))
+    elif plan.n_checkpoints:
+        steps = {max(1, round(total_steps * (i + 1) / (plan.n_checkpoints + 1))) for i in range(plan.n_checkpoints)}
+    else:
+        steps = set()
+    return steps - {total_steps}
 
 
 def _snapshot(parameters: list[torch.nn.Parameter]) -> list[torch.Tensor]:
@@ -90,13 +126,19 @@ def train(
     report: Report,
     parameter_groups: list[dict] | None = None,
     hooks: list[StepHook] = (),
+    resume_from: Path | None = None,
 ) -> LoopResult:
-    """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples."""
+    """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples.
+
+    Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
+    go on from, giving the same losses at the same steps as a run that was never interrupted.
+    """
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
     total_steps = planned_steps(task, len(train_examples), plan)
     steps_per_epoch = max(1, math.ceil(math.ceil(len(train_examples) / plan.batch_size) / plan.gradient_accumulation_steps))
     evaluate_after = evaluation_steps(plan, total_steps, steps_per_epoch) if valid_examples else set()
+    checkpoint_after = checkpoint_steps(plan, total_steps)
 
     if parameter_groups is None:
         parameter_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
@@ -112,45 +154,48 @@ def train(
     )
 
     (out_dir / "results").mkdir(parents=True, exist_ok=True)
+    metrics_csv = out_dir / "results" / "metrics.csv"
     model.train()
-    started = time.perf_counter()
-    step, trained_tokens = 0, 0
+    step, trained_tokens, elapsed_before = 0, 0, 0.0
     losses: list[float] = []
     evaluations: list[dict] = []
     best, best_state, stale = None, None, 0
     stopped_early = False
-    with open(out_dir / "results" / "metrics.csv", "w", newline="") as csv_file:
+    if resume_from is not None:
+        state = checkpoints.load(resume_from, parameters, optimizer, scheduler, metrics_csv)
+        step, trained_tokens, elapsed_before = state["step"], state["trained_tokens"], state["seconds"]
+        losses, evaluations, best, stale = state["losses"], state["evaluations"], state["best"], state["stale"]
+        report(events.message(f"Resumed from the checkpoint at step {step}", step=step))
+    else:
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # an earlier run's would mix with this one's
+    started = time.perf_counter() - elapsed_before
+    with open(metrics_csv, "a" if resume_from else "w", newline="") as csv_file:
         writer = csv.DictWriter(csv_file, fieldnames=METRICS_COLUMNS)
-        writer.writeheader()
-        for epoch, epoch_progress, group in _steps(task, train_examples, plan, rng):
+        if resume_from is None:
+            writer.writeheader()
+        # A resumed run replays the data order's random draws up to its step, without training on them.
+        for epoch, epoch_progress, group in itertools.islice(_steps(task, train_examples, plan, rng), step, None):
             for hook in hooks:
                 if (change := hook(step, epoch)) is not None:
                     report(events.message(change))
             learning_rate = optimizer.param_groups[-1]["lr"]  # the top layer's, under layer-wise decay
-            batches = [task.collate(examples) for examples in group]
-            n_targets = max(1, sum(task.count_targets(batch) for batch in batches))
-            step_loss, n_correct = 0.0, 0
-            for batch in batches:
-                loss = task.loss(model, batch)
-                (loss.total / n_targets).backward()
-                step_loss += loss.total.item()
-                n_correct += loss.n_correct
-                trained_tokens += batch["n_tokens"]
-            if plan.max_grad_norm > 0:
-                torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm)
+            accumulated = accumulate_gradients(model, task, group)
+            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm or math.inf)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
 
             step += 1
-            losses.append(step_loss / n_targets)
+            trained_tokens += accumulated.n_tokens
+            losses.append(accumulated.loss)
             elapsed = time.perf_counter() - started
             data = {
                 "step": step,
                 "total_steps": total_steps,
                 "epoch": round(epoch_progress, 4),
                 "train_loss": losses[-1],
-                "train_accuracy": round(n_correct / n_targets, 4),
+                "train_accuracy": round(accumulated.accuracy, 4),
+                "grad_norm": round(float(grad_norm), 4),
                 "learning_rate": learning_rate,
                 "tokens_per_second": round(trained_tokens / elapsed, 1),
                 "eta_seconds": round(elapsed / step * (total_steps - step), 1),
@@ -170,6 +215,13 @@ def train(
             report(events.metrics(data))
             writer.writerow({column: data.get(column, "") for column in METRICS_COLUMNS})
             csv_file.flush()
+            if step in checkpoint_after and not stopped_early:
+                state = {
+                    "step": step, "trained_tokens": trained_tokens, "seconds": time.perf_counter() - started,
+                    "losses": losses[-FINAL_LOSS_STEPS:], "evaluations": evaluations, "best": best, "stale": stale,
+                }
+                saved = checkpoints.save(out_dir / "checkpoints", parameters, optimizer, scheduler, state, metrics_csv)
+                report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name))
             if stopped_early:
                 report(events.message(
                     f"Early stopping after step {step}: validation loss has not improved by {plan.early_stopping.min_delta} "

@@ -16,7 +16,7 @@ from jobs.catalog import Catalog
 from jobs.data.tokenize import tokenize_examples
 from jobs.recipes import RecipeContext, get_recipe
 from jobs.spec import JobSpec, TrainingPlan
-from jobs.training import events, evidence, loop
+from jobs.training import checkpoints, events, evidence, loop
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.classification import ClassificationTask, balanced_class_weights
 from jobs.training.events import Report
@@ -123,8 +123,12 @@ def _save(model, tokenizer, spec: JobSpec, out_dir: Path) -> str:
     return folder.name
 
 
-def run(spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report) -> dict:
-    """Train `spec` on `data`; returns the numbers the job summary reports."""
+def run(
+    spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
+    resume: bool = False,
+) -> dict:
+    """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
+    latest checkpoint in `out_dir/checkpoints/` (from the start when there is none)."""
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
     folder = catalog.local_folder(spec.model)
@@ -166,6 +170,7 @@ def run(spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, ca
     result = loop.train(
         model, task, train_set.examples, valid_examples, plan, out_dir, report,
         parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
+        resume_from=checkpoints.latest(out_dir / "checkpoints") if resume else None,
     )
 
     report(events.message("Measuring the fine-tuned model"))

@@ -26,6 +26,7 @@ class DpoHyperparameters:
         batch_size (int | Literal['auto'] | Unset):  Default: 'auto'.
         beta (float | Literal['auto'] | Unset): How far the policy may move from the reference model (auto: 0.1).
             Default: 'auto'.
+        checkpoint_every (int | None | Unset): Write a checkpoint every this many steps.
         class_weights (DpoHyperparametersClassWeightsType1 | DpoHyperparametersClassWeightsType2Type1 |
             DpoHyperparametersClassWeightsType3Type1 | None | Unset): Classification only: weigh each class's loss by the
             inverse of its frequency.
@@ -43,6 +44,7 @@ class DpoHyperparameters:
         max_seq_length (int | Literal['auto'] | Unset):  Default: 'auto'.
         max_steps (int | None | Unset): Train for exactly this many optimizer steps (epochs repeat as needed); instead
             of n_epochs.
+        n_checkpoints (int | None | Unset): Checkpoints to write, evenly spaced; a stopped job resumes from the latest.
         n_epochs (int | Literal['auto'] | Unset):  Default: 'auto'.
         n_evals (int | None | Unset): Evaluations on the validation file, evenly spaced (default: one per epoch).
         packing (bool | Unset): Concatenate examples into rows without padding (chat, prompt/completion, text). Default:
@@ -53,6 +55,7 @@ class DpoHyperparameters:
 
     batch_size: int | Literal["auto"] | Unset = "auto"
     beta: float | Literal["auto"] | Unset = "auto"
+    checkpoint_every: int | None | Unset = UNSET
     class_weights: (
         DpoHyperparametersClassWeightsType1
         | DpoHyperparametersClassWeightsType2Type1
@@ -71,6 +74,7 @@ class DpoHyperparameters:
     max_grad_norm: float | Unset = 1.0
     max_seq_length: int | Literal["auto"] | Unset = "auto"
     max_steps: int | None | Unset = UNSET
+    n_checkpoints: int | None | Unset = UNSET
     n_epochs: int | Literal["auto"] | Unset = "auto"
     n_evals: int | None | Unset = UNSET
     packing: bool | Unset = False
@@ -92,6 +96,12 @@ class DpoHyperparameters:
             beta = UNSET
         else:
             beta = self.beta
+
+        checkpoint_every: int | None | Unset
+        if isinstance(self.checkpoint_every, Unset):
+            checkpoint_every = UNSET
+        else:
+            checkpoint_every = self.checkpoint_every
 
         class_weights: None | str | Unset
         if isinstance(self.class_weights, Unset):
@@ -159,6 +169,12 @@ class DpoHyperparameters:
         else:
             max_steps = self.max_steps
 
+        n_checkpoints: int | None | Unset
+        if isinstance(self.n_checkpoints, Unset):
+            n_checkpoints = UNSET
+        else:
+            n_checkpoints = self.n_checkpoints
+
         n_epochs: int | Literal["auto"] | Unset
         if isinstance(self.n_epochs, Unset):
             n_epochs = UNSET
@@ -184,6 +200,8 @@ class DpoHyperparameters:
             field_dict["batch_size"] = batch_size
         if beta is not UNSET:
             field_dict["beta"] = beta
+        if checkpoint_every is not UNSET:
+            field_dict["checkpoint_every"] = checkpoint_every
         if class_weights is not UNSET:
             field_dict["class_weights"] = class_weights
         if early_stopping is not UNSET:
@@ -208,6 +226,8 @@ class DpoHyperparameters:
             field_dict["max_seq_length"] = max_seq_length
         if max_steps is not UNSET:
             field_dict["max_steps"] = max_steps
+        if n_checkpoints is not UNSET:
+            field_dict["n_checkpoints"] = n_checkpoints
         if n_epochs is not UNSET:
             field_dict["n_epochs"] = n_epochs
         if n_evals is not UNSET:
@@ -248,6 +268,15 @@ class DpoHyperparameters:
             return cast(float | Literal["auto"] | Unset, data)
 
         beta = _parse_beta(d.pop("beta", UNSET))
+
+        def _parse_checkpoint_every(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        checkpoint_every = _parse_checkpoint_every(d.pop("checkpoint_every", UNSET))
 
         def _parse_class_weights(
             data: object,
@@ -387,6 +416,15 @@ class DpoHyperparameters:
 
         max_steps = _parse_max_steps(d.pop("max_steps", UNSET))
 
+        def _parse_n_checkpoints(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        n_checkpoints = _parse_n_checkpoints(d.pop("n_checkpoints", UNSET))
+
         def _parse_n_epochs(data: object) -> int | Literal["auto"] | Unset:
             if isinstance(data, Unset):
                 return data
@@ -416,6 +454,7 @@ class DpoHyperparameters:
         dpo_hyperparameters = cls(
             batch_size=batch_size,
             beta=beta,
+            checkpoint_every=checkpoint_every,
             class_weights=class_weights,
             early_stopping=early_stopping,
             eval_every=eval_every,
@@ -428,6 +467,7 @@ class DpoHyperparameters:
             max_grad_norm=max_grad_norm,
             max_seq_length=max_seq_length,
             max_steps=max_steps,
+            n_checkpoints=n_checkpoints,
             n_epochs=n_epochs,
             n_evals=n_evals,
             packing=packing,
