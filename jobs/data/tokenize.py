@@ -15,6 +15,7 @@ prefix-stable (rendering the first i messages yields a prefix of rendering all o
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -232,8 +233,14 @@ def tokenize_examples(
     return _BY_FORMAT[format](examples, tokenizer, max_seq_length)
 
 
-def length_grouped_batches(examples: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-    """Shuffled batches of examples of similar length, so little of each batch is padding.
+def input_length(example: dict) -> int:
+    return len(example["input_ids"])
+
+
+def length_grouped_batches(
+    examples: list[dict], batch_size: int, rng: random.Random, length: Callable[[dict], int] = input_length
+) -> list[list[dict]]:
+    """Shuffled batches of examples of similar `length`, so little of each batch is padding.
 
     Examples are shuffled, sorted by length inside windows of 50 batches, cut into batches, and the
     batches shuffled again: random order, yet each batch holds neighbours in length.
@@ -243,7 +250,7 @@ def length_grouped_batches(examples: list[dict], batch_size: int, rng: random.Ra
     window = batch_size * 50
     batches = []
     for w in range(0, len(order), window):
-        chunk = sorted(order[w : w + window], key=lambda i: len(examples[i]["input_ids"]))
+        chunk = sorted(order[w : w + window], key=lambda i: length(examples[i]))
         batches += [[examples[i] for i in chunk[b : b + batch_size]] for b in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches

@@ -80,8 +80,6 @@ def token_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> Loss:
 
 
 class CausalLmTask:
-    metric = "token_accuracy"
-
     def __init__(self, pad_token_id: int, max_seq_length: int, packing: bool, device: torch.device) -> None:
         self.pad_token_id = pad_token_id
         self.max_seq_length = max_seq_length

@@ -38,8 +38,6 @@ def f1_scores(predicted: list[int], expected: list[int], labels: list[str]) -> d
 
 
 class ClassificationTask:
-    metric = "accuracy"
-
     def __init__(
         self, pad_token_id: int, labels: list[str], device: torch.device, class_weights: list[float] | None = None
     ) -> None:

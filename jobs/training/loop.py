@@ -47,9 +47,12 @@ class LoopResult:
     evaluations: list[dict] = field(default_factory=list)
 
 
-def planned_steps(task, n_examples: int, plan: TrainingPlan) -> int:
-    steps_per_epoch = math.ceil(math.ceil(n_examples / plan.batch_size) / plan.gradient_accumulation_steps)
-    return plan.max_steps if plan.max_steps is not None else plan.n_epochs * steps_per_epoch
+def steps_per_epoch(n_examples: int, plan: TrainingPlan) -> int:
+    return math.ceil(math.ceil(n_examples / plan.batch_size) / plan.gradient_accumulation_steps)
+
+
+def planned_steps(n_examples: int, plan: TrainingPlan) -> int:
+    return plan.max_steps if plan.max_steps is not None else plan.n_epochs * steps_per_epoch(n_examples, plan)
 
 
 def _steps(task, examples: list[dict], plan: TrainingPlan, rng: random.Random) -> Iterator[tuple[int, float, list]]:
@@ -135,9 +138,9 @@ def train(
     """
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
-    total_steps = planned_steps(task, len(train_examples), plan)
-    steps_per_epoch = max(1, math.ceil(math.ceil(len(train_examples) / plan.batch_size) / plan.gradient_accumulation_steps))
-    evaluate_after = evaluation_steps(plan, total_steps, steps_per_epoch) if valid_examples else set()
+    total_steps = planned_steps(len(train_examples), plan)
+    epoch_steps = steps_per_epoch(len(train_examples), plan)
+    evaluate_after = evaluation_steps(plan, total_steps, epoch_steps) if valid_examples else set()
     checkpoint_after = checkpoint_steps(plan, total_steps)
 
     if parameter_groups is None:

@@ -160,7 +160,7 @@ def run(
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     n_total = sum(p.numel() for p in model.parameters())
-    total_steps = loop.planned_steps(task, len(train_set.examples), plan)
+    total_steps = loop.planned_steps(len(train_set.examples), plan)
     report(events.message(
         f"Training {spec.training_type.type} ({n_trainable:,} of {n_total:,} parameters trainable) on "
         f"{len(train_set.examples)} {data.format} examples ({train_set.n_tokens} tokens), {total_steps} steps",

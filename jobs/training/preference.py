@@ -43,21 +43,19 @@ def sequence_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> to
     return torch.zeros(keep.shape[0], device=token_logps.device).index_add(0, rows, token_logps)
 
 
-class PreferenceTask:
-    metric = "reward_accuracy"
+def _pair_length(example: dict) -> int:
+    """The width both rows of a pair are padded to: its longer side."""
+    return max(len(example["chosen_input_ids"]), len(example["rejected_input_ids"]))
 
+
+class PreferenceTask:
     def __init__(self, pad_token_id: int, beta: float, device: torch.device) -> None:
         self.pad_token_id = pad_token_id
         self.beta = beta
         self.device = device
 
     def batches(self, examples: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-        # Group pairs by their longer side: the width both rows are padded to.
-        proxies = [
-            {"input_ids": max(e["chosen_input_ids"], e["rejected_input_ids"], key=len), "index": i}
-            for i, e in enumerate(examples)
-        ]
-        return [[examples[p["index"]] for p in batch] for batch in length_grouped_batches(proxies, batch_size, rng)]
+        return length_grouped_batches(examples, batch_size, rng, length=_pair_length)
 
     def collate(self, examples: list[dict]) -> dict:
         rows = [{"input_ids": e[f"{side}_input_ids"], "labels": e[f"{side}_labels"]} for side in ("chosen", "rejected") for e in examples]
@@ -83,7 +81,7 @@ class PreferenceTask:
         return Loss(losses.sum(), len(losses), int((margins > 0).sum()))
 
     def _ordered_batches(self, examples: list[dict], batch_size: int):
-        ordered = sorted(examples, key=lambda e: max(len(e["chosen_input_ids"]), len(e["rejected_input_ids"])))
+        ordered = sorted(examples, key=_pair_length)
         for start in range(0, len(ordered), batch_size):
             yield ordered[start : start + batch_size]
 
