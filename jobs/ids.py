@@ -32,5 +32,15 @@ def fine_tuned_model_id(base_model: str, suffix: str | None, job_id: str) -> str
     return f"ft:{base_model}:{suffix or ''}:{short}"
 
 
+def checkpoint_model_name(fine_tuned_model: str, step: int) -> str:
+    """A checkpoint's model name, as OpenAI forms it: `{fine-tuned model id}:ckpt-step-{step}`."""
+    return f"{fine_tuned_model}:ckpt-step-{step}"
+
+
 def is_fine_tuned_model_id(model: str) -> bool:
     return model.startswith("ft:")
+
+
+def is_checkpoint_ref(model: str) -> bool:
+    """A checkpoint id (`ftckpt-…`) or a checkpoint's model name (`ft:…:ckpt-step-N`)."""
+    return model.startswith("ftckpt-") or (is_fine_tuned_model_id(model) and ":ckpt-step-" in model)

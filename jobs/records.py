@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from jobs.ids import fine_tuned_model_id
 from jobs.spec import JobSpec, TrainingPlan
 from jobs.status import JobStatus
 
@@ -43,6 +44,16 @@ class JobProgress(BaseModel):
     tokens_per_second: float | None = None
 
 
+class StartingModel(BaseModel):
+    """What a job continues training, when its `model` is a fine-tuned model or a checkpoint."""
+
+    id: str = Field(description="As the request named it: a fine-tuned model id, a checkpoint id or a checkpoint's model name.")
+    base_model: str = Field(description="The catalog model at the root of its lineage.")
+    training_type: dict[str, Any]
+    task_format: str
+    artifacts: str = Field(description="Store prefix of its adapter/ or model/ folder.")
+
+
 class JobRecord(BaseModel):
     id: str
     tenant: str
@@ -60,6 +71,17 @@ class JobRecord(BaseModel):
     progress: JobProgress | None = None
     n_examples: int | None = None
     task_format: str | None = Field(None, description="The training file's format, which chose the task.")
+    starting_model: StartingModel | None = None
+
+    @property
+    def base_model(self) -> str:
+        """The catalog model this job's weights descend from."""
+        return self.starting_model.base_model if self.starting_model else self.spec.model
+
+    @property
+    def planned_model_id(self) -> str:
+        """The id its fine-tuned model gets when it succeeds; its checkpoints are named after it too."""
+        return fine_tuned_model_id(self.base_model, self.spec.suffix, self.id)
 
 
 class ModelManifest(BaseModel):
@@ -74,3 +96,20 @@ class ModelManifest(BaseModel):
     created_at: int = Field(default_factory=now)
     files: list[str] = Field(default_factory=list, description="Artifact paths relative to the model's artifact folder.")
     extra: dict[str, Any] = Field(default_factory=dict)
+    parent: str | None = Field(None, description="The fine-tuned model or checkpoint its job continued training, if any.")
+
+
+class CheckpointRecord(BaseModel):
+    """A checkpoint a job stored while training; written last, after its files."""
+
+    id: str
+    tenant: str
+    job_id: str
+    step: int
+    fine_tuned_model_checkpoint: str = Field(description="Its model name: `{fine-tuned model id}:ckpt-step-{step}`.")
+    created_at: int = Field(default_factory=now)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    artifact: str = Field(description="`adapter` or `model`: the folder a new job continues training from.")
+    base_model: str
+    training_type: dict[str, Any]
+    task_format: str

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from jobs import keys
 from jobs.keys import RedisKeys
-from jobs.records import FileRecord, JobRecord, ModelManifest
+from jobs.records import CheckpointRecord, FileRecord, JobRecord, ModelManifest
 from jobs.status import JobStatus, check_transition
 from jobs.store import ObjectNotFound, Store
 
@@ -160,3 +160,43 @@ class ModelRepository:
             ]
 
         return sorted(await asyncio.to_thread(load), key=lambda m: (m.created_at, m.id))
+
+
+class CheckpointRepository:
+    """A job's checkpoints, found by job, or by checkpoint id or model name through a small pointer object."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def save(self, record: CheckpointRecord) -> None:
+        def write() -> None:
+            self.store.put_json(keys.job_checkpoint_record(record.tenant, record.job_id, record.step), record.model_dump())
+            pointer = {"job_id": record.job_id, "step": record.step}
+            for ref in (record.id, record.fine_tuned_model_checkpoint):
+                self.store.put_json(keys.checkpoint_pointer(record.tenant, ref), pointer)
+
+        await asyncio.to_thread(write)
+
+    async def get(self, tenant: str, ref: str) -> CheckpointRecord:
+        """By checkpoint id (`ftckpt-…`) or model name (`ft:…:ckpt-step-N`)."""
+
+        def read() -> CheckpointRecord:
+            pointer = self.store.get_json(keys.checkpoint_pointer(tenant, ref))
+            return CheckpointRecord.model_validate(self.store.get_json(keys.job_checkpoint_record(tenant, pointer["job_id"], pointer["step"])))
+
+        try:
+            return await asyncio.to_thread(read)
+        except ObjectNotFound:
+            raise RecordNotFound(ref) from None
+
+    async def list(self, tenant: str, job_id: str) -> list[CheckpointRecord]:
+        """Newest (highest step) first."""
+
+        def load() -> list[CheckpointRecord]:
+            return [
+                CheckpointRecord.model_validate(self.store.get_json(key))
+                for key in self.store.list_keys(keys.job_checkpoints_prefix(tenant, job_id))
+                if key.endswith("/checkpoint.json")
+            ]
+
+        return sorted(await asyncio.to_thread(load), key=lambda c: c.step, reverse=True)

@@ -2,10 +2,12 @@
 
 Torch-free: the API validates with it, the worker and `ftaas train` run with it.
 
-Validation context (optional, given by the API): `allowed_models` (the catalog ids) and
-`known_files` (a mapping of the caller's file ids to their detected format, e.g. "chat"). With them,
-unknown models, missing files and files that do not suit the method are reported in the same error
-list as every other bad field. Without them (`ftaas train` with local paths) the same file checks run
+Validation context (optional, given by the API): `allowed_models` (the catalog ids),
+`known_files` (a mapping of the caller's file ids to their detected format, e.g. "chat") and, when
+`model` names a fine-tuned model or checkpoint of the caller's, `starting_model` (its
+jobs.records.StartingModel as a dict). With them, unknown models, missing files and files or
+methods that do not suit the method or the starting model are reported in the same error list as
+every other bad field. A continued job without a `training_type` inherits its starting model's. Without them (`ftaas train` with local paths) the same file checks run
 once the files are read: see `file_format_problems`.
 """
 
@@ -23,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id
 
 # "auto" defaults: chosen so that the default job learns a small chat task (a few hundred examples)
 # in a minute or two on two CPU cores (tests/support/measure_task.py measures it). Documented in
@@ -354,6 +358,28 @@ TrainingType = Annotated[
 ]
 
 
+def continuation_problems(spec: "JobSpec", starting: dict, training_format: str | None) -> list[Problem]:
+    """Why `spec` cannot continue training `starting` (a StartingModel dict): continuing trains the same
+    kind of model further, on the same kind of task; an adapter keeps its shape."""
+    problems: list[Problem] = []
+    given, inherited = spec.training_type.model_dump(), starting["training_type"]
+    name = starting["id"]
+    if given["type"] != inherited["type"]:
+        problems.append((("training_type", "type"), f"{name} was trained with {inherited['type']}; continuing it trains "
+                         f"the same {inherited['type']} model further, so training_type.type must be {inherited['type']} "
+                         "(or leave training_type out to inherit it)"))
+    elif given["type"] != "full":
+        for field, value in given.items():  # the given fields over the inherited ones (see _inherit_training_type)
+            if field in inherited and inherited[field] != value:
+                problems.append((("training_type", field), f"{name}'s adapter has {field}={inherited[field]!r}, not "
+                                 f"{value!r}; a continued "
+                                 "adapter keeps its settings (leave training_type out to inherit them)"))
+    if training_format is not None and (training_format == "classification") != (starting["task_format"] == "classification"):
+        problems.append((("training_file",), f"{name} was trained on {starting['task_format']} examples and cannot "
+                         f"continue on a {training_format} file"))
+    return problems
+
+
 def file_format_problems(spec: "JobSpec", training_format: str | None, validation_format: str | None) -> list[Problem]:
     """Why the files' formats (jobs/data/formats.py) do not suit the spec's method, if they do not."""
     problems: list[Problem] = []
@@ -384,7 +410,11 @@ class JobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: Annotated[str, Field(min_length=1, description="A base model id from the catalog (GET /v1/models).")]
+    model: Annotated[str, Field(
+        min_length=1,
+        description="A base model id from the catalog (GET /v1/models), or, to continue training, one of your fine-tuned "
+        "model ids (ft:…) or checkpoints (ftckpt-… or its ft:…:ckpt-step-N name).",
+    )]
     training_file: Annotated[str, Field(min_length=1, description="A file id (or a local path for `ftaas train`).")]
     validation_file: str | None = None
     suffix: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")] | None = None
@@ -394,17 +424,40 @@ class JobSpec(BaseModel):
     method: Method | None = None
     training_type: TrainingType = Field(default_factory=LoraTraining)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_training_type(cls, data: Any, info: ValidationInfo) -> Any:
+        starting = (info.context or {}).get("starting_model")
+        if starting is None or not isinstance(data, dict) or data.get("model") != starting["id"]:
+            return data
+        given, inherited = data.get("training_type"), starting["training_type"]
+        if given is None:
+            return {**data, "training_type": inherited}
+        if isinstance(given, dict) and given.get("type", "lora") == inherited["type"] != "full":
+            # A continued adapter keeps its settings: the given ones go over them (and must equal them).
+            return {**data, "training_type": {**inherited, **given}}
+        return data
+
     @field_validator("model")
     @classmethod
     def _model_in_catalog(cls, model: str, info: ValidationInfo) -> str:
-        allowed = (info.context or {}).get("allowed_models")
-        if allowed is not None and model not in allowed:
+        context = info.context or {}
+        allowed = context.get("allowed_models")
+        starting = context.get("starting_model")
+        if allowed is None or model in allowed or (starting is not None and starting["id"] == model):
+            return model
+        if is_fine_tuned_model_id(model) or is_checkpoint_ref(model):
             raise PydanticCustomError(
                 "model_not_found",
-                "unknown model '{model}'; allowed: {allowed}",
-                {"model": model, "allowed": ", ".join(sorted(allowed))},
+                "no fine-tuned model or checkpoint '{model}' of yours to continue training; GET /v1/models lists your "
+                "models and GET /v1/fine_tuning/jobs/JOB_ID/checkpoints a job's checkpoints",
+                {"model": model},
             )
-        return model
+        raise PydanticCustomError(
+            "model_not_found",
+            "unknown model '{model}'; allowed: {allowed}",
+            {"model": model, "allowed": ", ".join(sorted(allowed))},
+        )
 
     @field_validator("training_file", "validation_file")
     @classmethod
@@ -436,6 +489,9 @@ class JobSpec(BaseModel):
         known = (info.context or {}).get("known_files")
         if isinstance(known, dict):
             problems += file_format_problems(self, known.get(self.training_file), known.get(self.validation_file))
+        starting = (info.context or {}).get("starting_model")
+        if starting is not None and starting["id"] == self.model:
+            problems += continuation_problems(self, starting, known.get(self.training_file) if isinstance(known, dict) else None)
         _reject("JobSpec", problems)
         return self
 

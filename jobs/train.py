@@ -34,9 +34,11 @@ def run_training(
     report: Report,
     threads: int = 0,
     resume: bool = False,
+    start_from: Path | None = None,
 ) -> dict:
     """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
-    With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`."""
+    With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`; with `start_from`
+    (a saved `adapter/` or `model/` folder), it trains that model further instead of the base."""
     files = check_files(spec, training_path, validation_path)
     import torch
 
@@ -51,7 +53,7 @@ def run_training(
     )
     plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume)
+    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from)
 
     summary = {
         **{k: v for k, v in result.items() if k != "seconds"},
@@ -130,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true",
         help="go on from the latest checkpoint in --out (written with n_checkpoints or checkpoint_every)",
     )
+    parser.add_argument(
+        "--start-from", type=Path, default=None, metavar="DIR",
+        help="continue training a model an earlier run saved: its adapter/ or model/ folder (from --out, or a "
+        "checkpoint's step-N/ folder); training_type must be the one that trained it",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: FTAAS_TRAIN_THREADS, else all cores)")
     return parser
 
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a job's log
         catalog = Catalog.from_setting(settings.models, settings.cache_dir)
-        if spec.model not in catalog:
+        if args.start_from is None and spec.model not in catalog:
             raise ValueError(f"unknown model {spec.model!r}; the catalog has: {', '.join(catalog.ids())}")
         run_training(
             spec,
@@ -187,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             report,
             threads=threads,
             resume=args.resume,
+            start_from=args.start_from,
         )
     except ValueError as exc:
         return fail(str(exc), 1)

@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from jobs import queue
 from jobs.catalog import Catalog
 from jobs.events import EventLog
-from jobs.repository import FileRepository, JobRepository, ModelRepository
+from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
 from jobs.store import open_store
 from service import health, proxy
 from service.auth import require_api_key
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with httpx.AsyncClient(base_url=settings.serving_url, timeout=INFERENCE_TIMEOUT_S) as serving:
             app.state.services = Services(
                 settings=settings, catalog=catalog, store=store, redis=redis,
-                files=FileRepository(store), jobs=JobRepository(store, redis), models=ModelRepository(store),
+                files=FileRepository(store), jobs=JobRepository(store, redis), models=ModelRepository(store), checkpoints=CheckpointRepository(store),
                 events=EventLog(redis, store), metrics=metrics, serving=serving,
             )
             log.info("api ready; store %s; models %s", settings.store_url, ", ".join(catalog.ids()))

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 
 from jobs.catalog import Catalog
 from jobs.events import EventLog
-from jobs.repository import FileRepository, JobRepository, ModelRepository
+from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
 from jobs.store import Store
 from service.metrics import ApiMetrics
 from service.settings import Settings
@@ -25,6 +25,7 @@ class Services:
     files: FileRepository
     jobs: JobRepository
     models: ModelRepository
+    checkpoints: CheckpointRepository
     events: EventLog
     metrics: ApiMetrics
     serving: httpx.AsyncClient

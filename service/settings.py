@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 512 * 1024 * 1024
     queue_name: str = "ftaas:queue"
     job_timeout_seconds: int = 24 * 3600
+    worker_lease_seconds: int = Field(
+        60, ge=2, description="A job whose worker has not been heard from for this long is run again by another worker.",
+    )
     worker_metrics_port: int = Field(9101, description="The worker's /metrics port (0 disables it).")
     serving_max_adapters: int = Field(8, description="Adapters kept loaded per base model (LRU).")
     train_threads: int = Field(0, description="torch threads for training on CPU; 0 means all cores.")

@@ -38,6 +38,7 @@ class RecipeContext:
     task: str  # "causal_lm" or "classification"
     labels: list[str] | None  # classification: class i is labels[i]
     report: Report
+    parent_adapter: Path | None = None  # continuing a fine-tuned adapter: its folder, trained further
 
     def load_model(self, **kwargs: Any):
         """The catalog model for this task (a causal LM, or one with a classification head), on the device."""
@@ -55,6 +56,19 @@ class RecipeContext:
             model = model.to(self.device)
         model.config.use_cache = False  # training never reuses a KV cache; packing needs it off
         return model
+
+    def adapter(self, model, config):
+        """`model` with a new trainable adapter made from `config`, or with the parent's adapter, trainable,
+        when this run continues a fine-tuned one (its config, saved with it, wins)."""
+        from peft import PeftModel, get_peft_model
+
+        if self.parent_adapter is not None:
+            model = PeftModel.from_pretrained(model, self.parent_adapter, is_trainable=True)
+            # The saved config names the base by catalog id; saving would look that name up on the Hub.
+            for loaded in model.peft_config.values():
+                loaded.base_model_name_or_path = str(self.model_folder)
+            return model
+        return get_peft_model(model, config)
 
     @property
     def peft_task_type(self) -> str:

@@ -4,7 +4,7 @@ About 0.01 % of the parameters of the model; peft picks the modules for known ar
 (`target_modules: "auto"`), or they are listed with the feed-forward ones among them.
 """
 
-from peft import IA3Config, get_peft_model
+from peft import IA3Config
 
 from jobs.recipes import RecipeContext, Trainable
 
@@ -20,4 +20,4 @@ def make_trainable(model, ctx: RecipeContext) -> Trainable:
         feedforward_modules=None if ia3.feedforward_modules == "auto" else ia3.feedforward_modules,
         task_type=ctx.peft_task_type,
     )
-    return Trainable(get_peft_model(model, config))
+    return Trainable(ctx.adapter(model, config))

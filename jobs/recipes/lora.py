@@ -4,7 +4,7 @@ Options: rank `r`, `alpha`, `dropout`, `target_modules`, rank-stabilised scaling
 alpha/sqrt(r) instead of alpha/r) and DoRA (`use_dora`: a learned magnitude per output channel).
 """
 
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig
 
 from jobs.recipes import RecipeContext, Trainable
 
@@ -27,4 +27,4 @@ def lora_config(ctx: RecipeContext) -> LoraConfig:
 
 
 def make_trainable(model, ctx: RecipeContext) -> Trainable:
-    return Trainable(get_peft_model(model, lora_config(ctx)))
+    return Trainable(ctx.adapter(model, lora_config(ctx)))

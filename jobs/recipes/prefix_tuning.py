@@ -1,6 +1,6 @@
 """Prefix tuning: trained key/value vectors prepended in every attention layer; the model stays frozen."""
 
-from peft import PrefixTuningConfig, get_peft_model
+from peft import PrefixTuningConfig
 
 from jobs.recipes import RecipeContext, Trainable
 
@@ -11,4 +11,4 @@ def load_model(ctx: RecipeContext):
 
 def make_trainable(model, ctx: RecipeContext) -> Trainable:
     config = PrefixTuningConfig(num_virtual_tokens=ctx.spec.training_type.num_virtual_tokens, task_type=ctx.peft_task_type)
-    return Trainable(get_peft_model(model, config))
+    return Trainable(ctx.adapter(model, config))

@@ -3,7 +3,7 @@
 The soft prompt starts random, or from the token embeddings of `init_text` (often faster to train).
 """
 
-from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
+from peft import PromptTuningConfig, PromptTuningInit
 
 from jobs.recipes import RecipeContext, Trainable
 
@@ -24,4 +24,4 @@ def make_trainable(model, ctx: RecipeContext) -> Trainable:
         )
     else:
         config = PromptTuningConfig(num_virtual_tokens=prompt.num_virtual_tokens, task_type=ctx.peft_task_type)
-    return Trainable(get_peft_model(model, config))
+    return Trainable(ctx.adapter(model, config))

@@ -5,7 +5,7 @@ adapters train stably. Works on CUDA and, with bitsandbytes ≥ 0.49, on CPU.
 """
 
 import torch
-from peft import get_peft_model, prepare_model_for_kbit_training
+from peft import prepare_model_for_kbit_training
 from transformers import BitsAndBytesConfig
 
 from jobs.recipes import RecipeContext, Trainable
@@ -31,4 +31,4 @@ def load_model(ctx: RecipeContext):
 
 def make_trainable(model, ctx: RecipeContext) -> Trainable:
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=ctx.plan.gradient_checkpointing)
-    return Trainable(get_peft_model(model, lora_config(ctx)))
+    return Trainable(ctx.adapter(model, lora_config(ctx)))

@@ -1,14 +1,16 @@
 """Checkpoints of a training run: everything needed to go on exactly where it stopped.
 
 A checkpoint is a folder `step-{n}/` holding the trainable parameters (in the loop's order), the
-optimizer and scheduler states, the RNG state, the loop's counters (`state.json`) and the metrics
-rows so far. It appears atomically (written under a temporary name, then renamed), so a crash while
+optimizer and scheduler states, the RNG state, the loop's counters (`state.json`), the metrics
+rows so far and, when the caller exports one, the model as of that step in the same form as the
+finished run's (`adapter/` or `model/`), so a new job can start from it. It appears atomically (written under a temporary name, then renamed), so a crash while
 writing never leaves a checkpoint that looks complete. The data order needs no saving: it is drawn
 from the plan's seed, and a resumed run replays the draws up to the checkpoint's step.
 """
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -16,7 +18,10 @@ import torch
 PREFIX = "step-"
 
 
-def save(folder: Path, parameters: list[torch.nn.Parameter], optimizer, scheduler, state: dict, metrics_csv: Path) -> Path:
+def save(
+    folder: Path, parameters: list[torch.nn.Parameter], optimizer, scheduler, state: dict, metrics_csv: Path,
+    export: Callable[[Path], object] | None = None,
+) -> Path:
     target = folder / f"{PREFIX}{state['step']}"
     staging = folder / f".tmp-{PREFIX}{state['step']}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -27,6 +32,8 @@ def save(folder: Path, parameters: list[torch.nn.Parameter], optimizer, schedule
     torch.save(torch.get_rng_state(), staging / "rng.pt")
     shutil.copyfile(metrics_csv, staging / "metrics.csv")
     (staging / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+    if export is not None:
+        export(staging)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

@@ -32,6 +32,7 @@ METRICS_COLUMNS = [
     "step", "epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "learning_rate", "grad_norm",
     "tokens_per_second",
 ]
+CHECKPOINT_METRICS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy")  # reported with each checkpoint
 # Before each step: (step about to run, 0-based epoch) -> a message to report when something changed.
 StepHook = Callable[[int, int], str | None]
 
@@ -130,11 +131,13 @@ def train(
     parameter_groups: list[dict] | None = None,
     hooks: list[StepHook] = (),
     resume_from: Path | None = None,
+    export: Callable[[Path], object] | None = None,
 ) -> LoopResult:
     """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples.
 
     Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
     go on from, giving the same losses at the same steps as a run that was never interrupted.
+    `export(folder)` writes the model as of a checkpoint into the checkpoint's folder.
     """
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
@@ -223,8 +226,9 @@ def train(
                     "step": step, "trained_tokens": trained_tokens, "seconds": time.perf_counter() - started,
                     "losses": losses[-FINAL_LOSS_STEPS:], "evaluations": evaluations, "best": best, "stale": stale,
                 }
-                saved = checkpoints.save(out_dir / "checkpoints", parameters, optimizer, scheduler, state, metrics_csv)
-                report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name))
+                saved = checkpoints.save(out_dir / "checkpoints", parameters, optimizer, scheduler, state, metrics_csv, export)
+                metrics = {name: data[name] for name in CHECKPOINT_METRICS if name in data}
+                report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name, metrics=metrics))
             if stopped_early:
                 report(events.message(
                     f"Early stopping after step {step}: validation loss has not improved by {plan.early_stopping.min_delta} "

@@ -16,7 +16,7 @@ from jobs.catalog import Catalog
 from jobs.data.tokenize import tokenize_examples
 from jobs.recipes import RecipeContext, get_recipe
 from jobs.spec import JobSpec, TrainingPlan
-from jobs.training import checkpoints, events, evidence, loop
+from jobs.training import artifacts, checkpoints, events, evidence, loop
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.classification import ClassificationTask, balanced_class_weights
 from jobs.training.events import Report
@@ -107,31 +107,36 @@ def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan,
     return measured
 
 
-def _save(model, tokenizer, spec: JobSpec, out_dir: Path) -> str:
-    """Save the adapter (`adapter/`) or the whole model (`model/`) with the tokenizer; returns which."""
-    is_adapter = hasattr(model, "peft_config")
-    folder = out_dir / ("adapter" if is_adapter else "model")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    if is_adapter:
-        # The adapter names its base by catalog id, not by this machine's folder. (Set after saving:
-        # peft would look a non-folder name up on the Hub while saving.)
-        config_path = folder / "adapter_config.json"
-        config = json.loads(config_path.read_text())
-        config["base_model_name_or_path"] = spec.model
-        config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return folder.name
+def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: TrainingData) -> None:
+    """A continued run trains the same kind of model further, on the same kind of task."""
+    if parent.training_type["type"] != spec.training_type.type:
+        raise ValueError(f"the starting model was trained with {parent.training_type['type']}; continuing it needs "
+                         f"training_type {parent.training_type['type']}, not {spec.training_type.type}")
+    if (parent.format == "classification") != (data.format == "classification"):
+        raise ValueError(f"the starting model was trained on {parent.format} examples; it cannot continue on {data.format} examples")
+    if parent.labels is not None and parent.labels != data.labels:
+        raise ValueError(f"the training file's labels ({', '.join(data.labels or [])}) differ from the starting model's "
+                         f"({', '.join(parent.labels)}); a continued classifier keeps its labels")
 
 
 def run(
     spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
-    resume: bool = False,
+    resume: bool = False, start_from: Path | None = None,
 ) -> dict:
     """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
-    latest checkpoint in `out_dir/checkpoints/` (from the start when there is none)."""
+    latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
+    `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base."""
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
-    folder = catalog.local_folder(spec.model)
+    parent = artifacts.read_info(start_from) if start_from is not None else None
+    if parent is not None:
+        _check_continuation(parent, spec, data)
+    base_model = parent.base_model if parent is not None else spec.model
+    if base_model not in catalog:
+        raise ValueError(f"unknown model {base_model!r}; the catalog has: {', '.join(catalog.ids())}")
+    continues_adapter = parent is not None and parent.is_adapter
+    # A continued full model is loaded from its own folder; a continued adapter goes onto its catalog base.
+    folder = start_from if parent is not None and not continues_adapter else catalog.local_folder(base_model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     train_set, valid_set, n_truncated = _tokenize(data, tokenizer, plan, report)
     task = _task(data, tokenizer, plan, device)
@@ -139,23 +144,30 @@ def run(
     ctx = RecipeContext(
         spec=spec, plan=plan, model_folder=folder, tokenizer=tokenizer, device=device, dtype=dtype,
         task="causal_lm" if causal else "classification", labels=data.labels,
-        report=report,
+        report=report, parent_adapter=start_from if continues_adapter else None,
     )
 
-    report(events.message(f"Loading base model {spec.model}"))
+    report(events.message(f"Loading {'the starting model' if parent else 'base model'} {spec.model}"))
     model = recipe.load_model(ctx)
+    if continues_adapter:
+        # The parent adapter is the starting point, so it is attached before the base measurements and the
+        # DPO reference. (A new adapter is attached after them: prompt and prefix tuning add random tokens.)
+        torch.manual_seed(plan.seed)
+        trainable = recipe.make_trainable(model, ctx)
+        model = trainable.model
     valid_examples = valid_set.examples if valid_set else None
     if hasattr(task, "precompute_reference"):
         report(events.message("Computing the reference log-probabilities of the base model"))
         task.precompute_reference(model, train_set.examples, valid_examples, plan.batch_size)
     prompts = _sample_prompts(data)
-    report(events.message("Measuring the base model"))
+    report(events.message("Measuring the starting model" if parent else "Measuring the base model"))
     before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
 
-    # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
-    torch.manual_seed(plan.seed)
-    trainable = recipe.make_trainable(model, ctx)
-    model = trainable.model
+    if not continues_adapter:
+        # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
+        torch.manual_seed(plan.seed)
+        trainable = recipe.make_trainable(model, ctx)
+        model = trainable.model
     if plan.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -167,16 +179,20 @@ def run(
         n_examples=len(train_set.examples), n_tokens=train_set.n_tokens, total_steps=total_steps,
         trainable_parameters=n_trainable, format=data.format,
     ))
+    info = artifacts.ArtifactInfo(
+        base_model=base_model, training_type=spec.training_type.model_dump(), format=data.format, labels=data.labels,
+    )
     result = loop.train(
         model, task, train_set.examples, valid_examples, plan, out_dir, report,
         parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
         resume_from=checkpoints.latest(out_dir / "checkpoints") if resume else None,
+        export=lambda folder: artifacts.save(model, tokenizer, info, folder),
     )
 
     report(events.message("Measuring the fine-tuned model"))
     after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
     report(events.message("Saving the " + ("adapter" if hasattr(model, "peft_config") else "model")))
-    artifact = _save(model, tokenizer, spec, out_dir)
+    artifact = artifacts.save(model, tokenizer, info, out_dir)
 
     results = out_dir / "results"
     evidence.plot_loss_curve(results / "metrics.csv", results / "loss.png")

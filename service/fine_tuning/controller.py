@@ -7,7 +7,14 @@ from service.dependencies import Deps, Tenant
 from service.errors import ERROR_RESPONSES, InvalidRequest
 from service.fine_tuning import service
 from service.fine_tuning.openapi import JOB_SPEC_BODY
-from service.fine_tuning.schemas import FineTuningJob, FineTuningJobEvent, FineTuningJobEventList, FineTuningJobList
+from service.fine_tuning.schemas import (
+    FineTuningJob,
+    FineTuningJobCheckpoint,
+    FineTuningJobCheckpointList,
+    FineTuningJobEvent,
+    FineTuningJobEventList,
+    FineTuningJobList,
+)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size")]
 
@@ -54,3 +61,17 @@ class FineTuningController(Controller):
     ) -> FineTuningJobEventList:
         events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, after, limit)
         return FineTuningJobEventList(data=[FineTuningJobEvent(**e) for e in events], has_more=has_more)
+
+    @get(
+        "/{fine_tuning_job_id:str}/checkpoints", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_checkpoints",
+        summary="A job's stored checkpoints, newest first",
+        description="Each checkpoint's `id` or `fine_tuned_model_checkpoint` can be a new job's `model`, to continue training from it.",
+    )
+    async def list_fine_tuning_checkpoints(
+        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: FromQuery[str | None] = None, limit: Limit = 10
+    ) -> FineTuningJobCheckpointList:
+        checkpoints, has_more = await service.list_checkpoints(services, tenant, fine_tuning_job_id, after, limit)
+        data = [FineTuningJobCheckpoint.from_record(c) for c in checkpoints]
+        return FineTuningJobCheckpointList(
+            data=data, has_more=has_more, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,
+        )

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from jobs.records import JobProgress, JobRecord
+from jobs.records import CheckpointRecord, JobProgress, JobRecord
 
 
 class HyperparametersObject(BaseModel):
@@ -99,4 +99,47 @@ class FineTuningJobEvent(BaseModel):
 class FineTuningJobEventList(BaseModel):
     object: Literal["list"] = "list"
     data: list[FineTuningJobEvent]
+    has_more: bool
+
+
+class CheckpointMetrics(BaseModel):
+    step: int
+    train_loss: float | None = None
+    train_mean_token_accuracy: float | None = None
+    valid_loss: float | None = None
+    valid_mean_token_accuracy: float | None = None
+    full_valid_loss: float | None = None
+    full_valid_mean_token_accuracy: float | None = None
+
+
+class FineTuningJobCheckpoint(BaseModel):
+    id: str
+    object: Literal["fine_tuning.job.checkpoint"] = "fine_tuning.job.checkpoint"
+    created_at: int
+    fine_tuned_model_checkpoint: str
+    fine_tuning_job_id: str
+    metrics: CheckpointMetrics
+    step_number: int
+
+    @classmethod
+    def from_record(cls, checkpoint: CheckpointRecord) -> "FineTuningJobCheckpoint":
+        metrics = checkpoint.metrics
+        # ftaas evaluates on the whole validation file, so the "full" validation numbers are the same ones.
+        valid_loss, valid_accuracy = metrics.get("valid_loss"), metrics.get("valid_accuracy")
+        return cls(
+            id=checkpoint.id, created_at=checkpoint.created_at, fine_tuned_model_checkpoint=checkpoint.fine_tuned_model_checkpoint,
+            fine_tuning_job_id=checkpoint.job_id, step_number=checkpoint.step,
+            metrics=CheckpointMetrics(
+                step=checkpoint.step, train_loss=metrics.get("train_loss"),
+                train_mean_token_accuracy=metrics.get("train_accuracy"), valid_loss=valid_loss,
+                valid_mean_token_accuracy=valid_accuracy, full_valid_loss=valid_loss, full_valid_mean_token_accuracy=valid_accuracy,
+            ),
+        )
+
+
+class FineTuningJobCheckpointList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FineTuningJobCheckpoint]
+    first_id: str | None
+    last_id: str | None
     has_more: bool

@@ -5,10 +5,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobs.ids import new_job_id
+from jobs import keys
+from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id, new_job_id
 from jobs.keys import RedisKeys
 from jobs.queue import enqueue_training
-from jobs.records import JobRecord, now
+from jobs.records import CheckpointRecord, JobRecord, StartingModel, now
 from jobs.repository import RecordNotFound
 from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
@@ -22,9 +23,11 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     file_ids = [body[k] for k in ("training_file", "validation_file") if isinstance(body.get(k), str)]
+    starting_model = await find_starting_model(services, tenant, body.get("model"))
     context = {
         "allowed_models": set(services.catalog.ids()),
         "known_files": await services.files.formats(tenant, file_ids),
+        "starting_model": starting_model.model_dump() if starting_model else None,
     }
     try:
         spec = JobSpec.model_validate(body, context=context)
@@ -32,12 +35,49 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
         raise from_validation_error(exc) from None
     if spec.seed is None:  # recorded, so a job can be re-run exactly
         spec = spec.model_copy(update={"seed": secrets.randbelow(2**31)})
-    job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec)
+    job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec, starting_model=starting_model)
     await services.jobs.create(job)
     await services.events.append(job.id, f"Created fine-tuning job: {job.id}")
     await enqueue_training(services.redis, tenant, job.id)
     services.metrics.jobs_created.inc()
     return job
+
+
+async def find_starting_model(services: Services, tenant: str, model: Any) -> StartingModel | None:
+    """The caller's fine-tuned model or checkpoint that `model` names, if it names one (continued training)."""
+    if not isinstance(model, str):
+        return None
+    try:
+        if is_checkpoint_ref(model):
+            checkpoint = await services.checkpoints.get(tenant, model)
+            return StartingModel(
+                id=model, base_model=checkpoint.base_model, training_type=checkpoint.training_type,
+                task_format=checkpoint.task_format,
+                artifacts=keys.job_checkpoint(tenant, checkpoint.job_id, checkpoint.step) + checkpoint.artifact + "/",
+            )
+        if is_fine_tuned_model_id(model):
+            manifest = await services.models.get(tenant, model)
+            return StartingModel(
+                id=model, base_model=manifest.base_model, training_type=manifest.extra["training_type"],
+                task_format=manifest.task_format, artifacts=keys.model_artifacts(tenant, model),
+            )
+    except RecordNotFound:
+        pass
+    return None
+
+
+async def list_checkpoints(
+    services: Services, tenant: str, job_id: str, after: str | None, limit: int
+) -> tuple[list[CheckpointRecord], bool]:
+    """Newest first; `after` is the id of the last checkpoint of the previous page."""
+    await get_job(services, tenant, job_id)
+    checkpoints = await services.checkpoints.list(tenant, job_id)
+    if after is not None:
+        ids = [c.id for c in checkpoints]
+        if after not in ids:
+            raise InvalidRequest(f"'after' names no checkpoint of job {job_id}: {after}", param="after")
+        checkpoints = checkpoints[ids.index(after) + 1:]
+    return checkpoints[:limit], len(checkpoints) > limit
 
 
 async def get_job(services: Services, tenant: str, job_id: str) -> JobRecord:

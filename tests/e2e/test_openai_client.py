@@ -86,7 +86,10 @@ def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
         uploaded = client.files.create(file=f, purpose="fine-tune")
     assert uploaded.status == "processed"
 
-    job = client.fine_tuning.jobs.create(model=BASE, training_file=uploaded.id, suffix="e2e")
+    # The defaults, plus one checkpoint (an ftaas extension, sent as extra_body) to list through the SDK.
+    job = client.fine_tuning.jobs.create(
+        model=BASE, training_file=uploaded.id, suffix="e2e", extra_body={"hyperparameters": {"n_checkpoints": 1}}
+    )
     assert job.status == "validating_files"
     started = time.monotonic()
     saw_eta = False
@@ -102,6 +105,10 @@ def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
     events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
     assert any(e.type == "metrics" for e in events)
     assert job.fine_tuned_model in [m.id for m in client.models.list().data]
+    checkpoints = client.fine_tuning.jobs.checkpoints.list(job.id).data
+    assert len(checkpoints) == 1 and checkpoints[0].id.startswith("ftckpt-")
+    assert checkpoints[0].fine_tuned_model_checkpoint == f"{job.fine_tuned_model}:ckpt-step-{checkpoints[0].step_number}"
+    assert checkpoints[0].metrics.step == checkpoints[0].step_number and checkpoints[0].metrics.train_loss > 0
 
     tuned_accuracy = exact_match_accuracy(predictor(client, job.fine_tuned_model), held_out)
     print(f"exact-match accuracy on {N_HELD_OUT} held-out prompts: base {base_accuracy:.0%}, fine-tuned {tuned_accuracy:.0%}")

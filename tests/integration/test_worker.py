@@ -1,7 +1,12 @@
 """Job create → arq worker → child-process training → adapter in the store, against real Redis and moto's S3."""
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -125,3 +130,165 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def file_content(api, file_id: str) -> str:
+    return api.get(f"/v1/files/{file_id}/content", headers=ALPHA).text
+
+
+def test_checkpoints_are_stored_listed_and_trained_further(api, settings):
+    train_file = upload(api, jsonl(*classification_examples(16, seed=1))).json()["id"]
+    valid_file = upload(api, jsonl(*classification_examples(4, seed=1, split="test")), name="valid.jsonl").json()["id"]
+    hyperparameters = {"max_steps": 3, "batch_size": 4, "learning_rate": 3e-4, "eval_every": 1, "checkpoint_every": 1}
+    body = {"model": BASE, "training_file": train_file, "validation_file": valid_file, "training_type": {"type": "lora", "r": 4}}
+    first = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={**body, "hyperparameters": hyperparameters}).json()
+    run_worker_until_idle(settings)
+    done = api.get(f"/v1/fine_tuning/jobs/{first['id']}", headers=ALPHA).json()
+    assert done["status"] == "succeeded", done["error"]
+
+    # Checkpoints after steps 1 and 2 (the finished model is step 3), newest first, in OpenAI's shape.
+    listed = api.get(f"/v1/fine_tuning/jobs/{first['id']}/checkpoints", headers=ALPHA).json()
+    assert [c["step_number"] for c in listed["data"]] == [2, 1] and listed["has_more"] is False
+    newest = listed["data"][0]
+    assert newest["object"] == "fine_tuning.job.checkpoint" and newest["id"].startswith("ftckpt-")
+    assert newest["fine_tuning_job_id"] == first["id"] and listed["first_id"] == newest["id"]
+    assert newest["fine_tuned_model_checkpoint"] == f"{done['fine_tuned_model']}:ckpt-step-2"
+    rows = file_content(api, done["result_files"][0]).splitlines()
+    header, step_2 = rows[0].split(","), dict(zip(rows[0].split(","), rows[2].split(",")))
+    assert "valid_loss" in header
+    assert newest["metrics"]["train_loss"] == pytest.approx(float(step_2["train_loss"]))
+    assert newest["metrics"]["valid_loss"] == newest["metrics"]["full_valid_loss"] == pytest.approx(float(step_2["valid_loss"]))
+    page = api.get(f"/v1/fine_tuning/jobs/{first['id']}/checkpoints", params={"limit": 1, "after": newest["id"]}, headers=ALPHA).json()
+    assert [c["step_number"] for c in page["data"]] == [1] and page["has_more"] is False
+
+    # A new job continues from the step-2 checkpoint (by id) and another from the finished model; they
+    # inherit the LoRA settings, and the first starts exactly where step 2 left the validation loss.
+    more = {"max_steps": 1, "batch_size": 4}
+    from_checkpoint = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": newest["id"], "training_file": train_file, "validation_file": valid_file, "hyperparameters": more,
+    })
+    assert from_checkpoint.status_code == 200, from_checkpoint.text
+    assert from_checkpoint.json()["training_type"]["r"] == 4
+    from_model = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": done["fine_tuned_model"], "training_file": train_file, "suffix": "again", "hyperparameters": more,
+    })
+    assert from_model.status_code == 200, from_model.text
+    run_worker_until_idle(settings)
+
+    continued = api.get(f"/v1/fine_tuning/jobs/{from_checkpoint.json()['id']}", headers=ALPHA).json()
+    assert continued["status"] == "succeeded", continued["error"]
+    report = json.loads(file_content(api, continued["result_files"][2]))
+    assert report["before"]["validation"]["loss"] == pytest.approx(float(step_2["valid_loss"]), rel=1e-4)
+    again = api.get(f"/v1/fine_tuning/jobs/{from_model.json()['id']}", headers=ALPHA).json()
+    assert again["status"] == "succeeded", again["error"]
+    assert again["fine_tuned_model"] == f"ft:{BASE}:again:{again['id'][6:14]}"
+    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+    assert store.get_json(keys.model_manifest("alpha", again["fine_tuned_model"]))["parent"] == done["fine_tuned_model"]
+    assert any("to continue training it" in e["message"] for e in events_of(api, again["id"]))
+
+    # Continuing needs the same method and kind of task; unknown models are named as such.
+    refused = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": done["fine_tuned_model"], "training_file": train_file, "training_type": {"type": "ia3"},
+    })
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "training_type.type"
+    assert "trained with lora" in refused.json()["error"]["message"]
+    unknown = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={"model": "ftckpt-nothing", "training_file": train_file})
+    assert unknown.status_code == 400 and "no fine-tuned model or checkpoint 'ftckpt-nothing'" in unknown.json()["error"]["message"]
+
+
+def stop_worker_after_first_checkpoint(settings, job_id: str) -> None:
+    """Run a worker until the job has stored a checkpoint, then stop it as a SIGTERM would (a rollout)."""
+    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+
+    def has_checkpoint() -> bool:
+        return any(k.endswith("/checkpoint.json") for k in store.list_keys(keys.job_checkpoints_prefix("alpha", job_id)))
+
+    async def run() -> None:
+        worker = create_worker(settings)
+        running = asyncio.create_task(worker.async_run())
+        try:
+            deadline = time.monotonic() + 600
+            while not await asyncio.to_thread(has_checkpoint):
+                assert time.monotonic() < deadline and not running.done(), "no checkpoint was stored"
+                await asyncio.sleep(0.1)
+            worker.handle_sig(signal.SIGTERM)
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        finally:
+            await worker.close()
+
+    asyncio.run(run())
+
+
+def test_a_job_whose_worker_stops_resumes_on_the_next_from_its_latest_checkpoint(api, settings):
+    train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
+    body = {
+        "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
+        "hyperparameters": {"max_steps": 24, "batch_size": 4, "learning_rate": 3e-4, "checkpoint_every": 2},
+    }
+    interrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
+    stop_worker_after_first_checkpoint(settings, interrupted["id"])
+    waiting = api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}", headers=ALPHA).json()
+    assert waiting["status"] == "queued", waiting["error"]
+    stored_before = {c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", headers=ALPHA).json()["data"]}
+
+    uninterrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
+    run_worker_until_idle(settings)  # resumes the first job, then runs its twin from the start
+
+    resumed = api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}", headers=ALPHA).json()
+    twin = api.get(f"/v1/fine_tuning/jobs/{uninterrupted['id']}", headers=ALPHA).json()
+    assert resumed["status"] == twin["status"] == "succeeded", (resumed["error"], twin["error"])
+    messages = [e["message"] for e in events_of(api, interrupted["id"])]
+    assert any(m.startswith("The worker stopped; the job is queued again") for m in messages)
+    assert f"Resuming from the checkpoint stored at step {max(stored_before)}" in messages
+    assert f"Resumed from the checkpoint at step {max(stored_before)}" in messages
+    # The resumed run ends where the uninterrupted one does: same steps, same losses.
+    resumed_rows = file_content(api, resumed["result_files"][0]).splitlines()
+    twin_rows = file_content(api, twin["result_files"][0]).splitlines()
+    assert len(resumed_rows) == len(twin_rows) == 1 + 24
+    column = twin_rows[0].split(",").index("train_loss")
+    for mine, theirs in zip(resumed_rows[1:], twin_rows[1:]):
+        assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
+    steps = [c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", params={"limit": 100}, headers=ALPHA).json()["data"]]
+    assert steps == list(range(22, 0, -2))
+
+
+def test_a_job_whose_worker_dies_is_recovered_by_another_and_resumes(api, settings):
+    """A worker killed outright (no chance to requeue) stops renewing the job's lease; the next worker sees
+    the lease gone, drops arq's claim and resumes the job from its latest checkpoint."""
+    train_file = upload(api, jsonl(*classification_examples(16, seed=5))).json()["id"]
+    job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": BASE, "training_file": train_file, "seed": 3, "training_type": {"type": "lora", "r": 4},
+        "hyperparameters": {"max_steps": 24, "batch_size": 4, "checkpoint_every": 2},
+    }).json()
+    settings = settings.model_copy(update={"worker_lease_seconds": 3})
+    env = {f"FTAAS_{name.upper()}": str(value) for name, value in settings.model_dump().items() if value is not None}
+    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env={**os.environ, **env}, start_new_session=True)
+    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+    try:
+        deadline = time.monotonic() + 600
+        while not any(k.endswith("/checkpoint.json") for k in store.list_keys(keys.job_checkpoints_prefix("alpha", job["id"]))):
+            assert time.monotonic() < deadline and worker.poll() is None, "no checkpoint was stored"
+            time.sleep(0.1)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the training child has its own session and dies on its next write
+        worker.wait()
+    assert api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()["status"] == "running"
+
+    time.sleep(settings.worker_lease_seconds + 1)
+    run_worker_until_idle(settings)
+    done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+    assert done["status"] == "succeeded", done["error"]
+    messages = [e["message"] for e in events_of(api, job["id"])]
+    assert any(m.startswith("The worker running this job stopped answering") for m in messages)
+    resumed_at = [m for m in messages if m.startswith("Resumed from the checkpoint at step ")]
+    assert resumed_at and int(resumed_at[0].rsplit(" ", 1)[1]) >= 2
+    assert len(file_content(api, done["result_files"][0]).splitlines()) == 1 + 24
+
+
+def test_a_job_running_past_the_timeout_fails_and_says_why(api, settings):
+    job = create_job(api, 16, max_steps=200, batch_size=4)
+    run_worker_until_idle(settings.model_copy(update={"job_timeout_seconds": 5}))
+    done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+    assert done["status"] == "failed" and done["error"]["code"] == "timeout"
+    assert "FTAAS_JOB_TIMEOUT_SECONDS (5 s)" in done["error"]["message"]

@@ -1,7 +1,16 @@
 from urllib.parse import unquote
 
 from jobs import keys
-from jobs.ids import fine_tuned_model_id, is_fine_tuned_model_id, new_event_id, new_file_id, new_job_id
+from jobs.ids import (
+    checkpoint_model_name,
+    fine_tuned_model_id,
+    is_checkpoint_ref,
+    is_fine_tuned_model_id,
+    new_checkpoint_id,
+    new_event_id,
+    new_file_id,
+    new_job_id,
+)
 
 
 def test_ids_have_openai_prefixes_and_are_unique():
@@ -22,6 +31,8 @@ def test_store_layout():
     assert keys.file_record("t", "file-1") == "t/files/file-1/file.json"
     assert keys.job_record("t", "ftjob-1") == "t/jobs/ftjob-1/job.json"
     assert keys.job_result("t", "ftjob-1", "metrics.csv") == "t/jobs/ftjob-1/results/metrics.csv"
+    assert keys.job_checkpoint_record("t", "ftjob-1", 20) == "t/jobs/ftjob-1/checkpoints/step-20/checkpoint.json"
+    assert keys.job_checkpoint("t", "ftjob-1", 20).startswith(keys.job_checkpoints_prefix("t", "ftjob-1"))
     assert keys.file_record("t", "f").startswith(keys.files_prefix("t"))
     assert keys.job_record("t", "j").startswith(keys.jobs_prefix("t"))
 
@@ -34,3 +45,12 @@ def test_model_keys_keep_the_id_in_one_segment():
     assert keys.model_manifest("t", mid) == prefix + "manifest.json"
     assert keys.model_artifacts("t", mid) == prefix + "adapter/"
     assert keys.model_prefix("a", mid) != keys.model_prefix("b", mid)
+
+
+def test_checkpoints_are_named_as_openai_names_them_and_found_by_either_name():
+    name = checkpoint_model_name("ft:org/base:sfx:abcd1234", 40)
+    assert name == "ft:org/base:sfx:abcd1234:ckpt-step-40"
+    assert is_checkpoint_ref(name) and is_checkpoint_ref(new_checkpoint_id())
+    assert not is_checkpoint_ref("ft:org/base:sfx:abcd1234") and not is_checkpoint_ref("org/base")
+    pointer = keys.checkpoint_pointer("t", name)
+    assert pointer.startswith("t/checkpoints/") and unquote(pointer.removeprefix("t/checkpoints/").removesuffix(".json")) == name

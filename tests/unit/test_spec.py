@@ -157,3 +157,44 @@ def test_max_steps_and_accumulation_shape_the_plan():
     assert plan.n_epochs == 5  # 40 examples / 8 per step = 5 steps per epoch
     restarts = JobSpec.model_validate({**BASE, "hyperparameters": {"lr_scheduler": "cosine_with_restarts"}}).resolve(10)
     assert restarts.lr_cycles == 2
+
+
+STARTING_LORA = {
+    "id": "ft:m::abcd1234", "base_model": "m", "task_format": "chat", "artifacts": "t/models/x/adapter/",
+    "training_type": {"type": "lora", "r": 4, "alpha": 8.0, "dropout": 0.1, "target_modules": "all-linear",
+                      "use_rslora": False, "use_dora": False},
+}
+CONTINUING = {"model": STARTING_LORA["id"], "training_file": "file-abc"}
+
+
+def continue_context(training_format="chat", starting=STARTING_LORA):
+    return {"allowed_models": {"m"}, "known_files": {"file-abc": training_format}, "starting_model": starting}
+
+
+def test_a_continued_job_inherits_its_starting_adapter_settings():
+    spec = JobSpec.model_validate(CONTINUING, context=continue_context())
+    assert spec.training_type.model_dump() == STARTING_LORA["training_type"]
+    # Settings given again must be the same ones; the rest are still inherited.
+    spec = JobSpec.model_validate({**CONTINUING, "training_type": {"type": "lora", "r": 4}}, context=continue_context())
+    assert spec.training_type.dropout == 0.1
+
+
+def test_continuing_with_another_method_adapter_shape_or_task_is_refused_with_every_reason():
+    found = problems({**CONTINUING, "training_type": {"r": 8, "alpha": 8}}, **continue_context("classification"))
+    assert set(found) == {"training_type.r", "training_file"}
+    assert "adapter has r=4, not 8" in found["training_type.r"]
+    assert "trained on chat examples and cannot continue on a classification file" in found["training_file"]
+    found = problems({**CONTINUING, "training_type": {"type": "ia3"}}, **continue_context())
+    assert set(found) == {"training_type.type"} and "trained with lora" in found["training_type.type"]
+
+
+def test_a_continued_full_model_may_change_what_is_frozen():
+    starting = {**STARTING_LORA, "training_type": {"type": "full", "freeze": None}}
+    body = {**CONTINUING, "training_type": {"type": "full", "freeze": {"layers": 2}}}
+    assert JobSpec.model_validate(body, context=continue_context(starting=starting)).training_type.freeze.layers == 2
+
+
+def test_an_unknown_fine_tuned_model_or_checkpoint_is_named_as_such():
+    for model in ("ft:m::nope", "ftckpt-nope", "ft:m::abcd1234:ckpt-step-3"):
+        found = problems({**BASE, "model": model}, allowed_models={"m"}, known_files={"file-abc": "chat"})
+        assert found["model"].startswith(f"no fine-tuned model or checkpoint '{model}'")

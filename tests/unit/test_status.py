@@ -12,6 +12,7 @@ S = JobStatus
         [S.VALIDATING_FILES, S.FAILED],
         [S.VALIDATING_FILES, S.QUEUED, S.CANCELLED],
         [S.VALIDATING_FILES, S.QUEUED, S.RUNNING, S.PAUSED, S.QUEUED, S.RUNNING, S.CANCELLED],
+        [S.VALIDATING_FILES, S.QUEUED, S.RUNNING, S.QUEUED, S.RUNNING, S.SUCCEEDED],  # a worker stopped; another resumed it
     ],
 )
 def test_allowed_paths(path):
@@ -28,7 +29,7 @@ def test_terminal_states_never_change(terminal):
 
 
 def test_no_skipping_and_no_going_back():
-    for current, target in [(S.VALIDATING_FILES, S.RUNNING), (S.QUEUED, S.SUCCEEDED), (S.RUNNING, S.QUEUED),
+    for current, target in [(S.VALIDATING_FILES, S.RUNNING), (S.QUEUED, S.SUCCEEDED), (S.QUEUED, S.VALIDATING_FILES),
                             (S.RUNNING, S.VALIDATING_FILES), (S.PAUSED, S.SUCCEEDED)]:
         with pytest.raises(InvalidTransition):
             check_transition(current, target)

@@ -9,6 +9,7 @@ from .chat_completion_request_logit_bias_type_0 import ChatCompletionRequestLogi
 from .chat_completion_request_response_format_type_0 import ChatCompletionRequestResponseFormatType0
 from .chat_message import ChatMessage
 from .chat_message_role import ChatMessageRole
+from .checkpoint_metrics import CheckpointMetrics
 from .completion import Completion
 from .completion_choice import CompletionChoice
 from .completion_choice_finish_reason import CompletionChoiceFinishReason
@@ -28,6 +29,8 @@ from .file_object import FileObject
 from .file_object_status import FileObjectStatus
 from .file_upload import FileUpload
 from .fine_tuning_job import FineTuningJob
+from .fine_tuning_job_checkpoint import FineTuningJobCheckpoint
+from .fine_tuning_job_checkpoint_list import FineTuningJobCheckpointList
 from .fine_tuning_job_event import FineTuningJobEvent
 from .fine_tuning_job_event_data import FineTuningJobEventData
 from .fine_tuning_job_event_level import FineTuningJobEventLevel
@@ -76,6 +79,7 @@ __all__ = (
     "ChatCompletionRequestResponseFormatType0",
     "ChatMessage",
     "ChatMessageRole",
+    "CheckpointMetrics",
     "Completion",
     "CompletionChoice",
     "CompletionChoiceFinishReason",
@@ -95,6 +99,8 @@ __all__ = (
     "FileObjectStatus",
     "FileUpload",
     "FineTuningJob",
+    "FineTuningJobCheckpoint",
+    "FineTuningJobCheckpointList",
     "FineTuningJobEvent",
     "FineTuningJobEventData",
     "FineTuningJobEventLevel",

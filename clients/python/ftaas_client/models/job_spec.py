@@ -27,7 +27,8 @@ T = TypeVar("T", bound="JobSpec")
 class JobSpec:
     """
     Attributes:
-        model (str): A base model id from the catalog (GET /v1/models).
+        model (str): A base model id from the catalog (GET /v1/models), or, to continue training, one of your fine-tuned
+            model ids (ft:…) or checkpoints (ftckpt-… or its ft:…:ckpt-step-N name).
         training_file (str): A file id (or a local path for `ftaas train`).
         hyperparameters (Hyperparameters | None | Unset):
         metadata (JobSpecMetadataType0 | None | Unset):

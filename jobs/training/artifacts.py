@@ -1,0 +1,47 @@
+"""A trained model on disk: `adapter/` (peft methods) or `model/` (every weight), each with the tokenizer
+and `ftaas.json`, which says what the folder holds so that a later run can continue training it.
+
+Finished runs and checkpoints save the same way, so a job can start from either.
+"""
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+INFO_FILE = "ftaas.json"
+
+
+class ArtifactInfo(BaseModel):
+    base_model: str  # the catalog id at the root of the lineage
+    training_type: dict  # the spec's training_type that trained it
+    format: str  # the task format it was trained on (jobs.data.formats.FORMATS)
+    labels: list[str] | None = None  # classification: class i is labels[i]
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.training_type["type"] != "full"
+
+
+def save(model, tokenizer, info: ArtifactInfo, parent: Path) -> str:
+    """Save into `parent/adapter/` or `parent/model/`; returns the folder's name."""
+    is_adapter = hasattr(model, "peft_config")
+    folder = parent / ("adapter" if is_adapter else "model")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    if is_adapter:
+        # The adapter names its base by catalog id, not by this machine's folder. (Set after saving:
+        # peft would look a non-folder name up on the Hub while saving.)
+        config_path = folder / "adapter_config.json"
+        config = json.loads(config_path.read_text())
+        config["base_model_name_or_path"] = info.base_model
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+    (folder / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
+    return folder.name
+
+
+def read_info(folder: Path) -> ArtifactInfo:
+    path = folder / INFO_FILE
+    if not path.is_file():
+        raise ValueError(f"{folder} is not a model folder saved by ftaas (it has no {INFO_FILE}); cannot continue training it")
+    return ArtifactInfo.model_validate_json(path.read_text())
