@@ -56,6 +56,11 @@ def job_checkpoint_record(tenant: str, job_id: str, step: int) -> str:
     return job_checkpoint(tenant, job_id, step) + "checkpoint.json"
 
 
+def checkpoint_artifacts(tenant: str, job_id: str, step: int, artifact: str) -> str:
+    """The checkpoint's `adapter/` or `model/` folder: what a new job continues from, and what serving loads."""
+    return job_checkpoint(tenant, job_id, step) + f"{artifact}/"
+
+
 def checkpoint_pointer(tenant: str, ref: str) -> str:
     # Checkpoint model names contain ':' and '/', so they are percent-encoded into one path segment.
     return f"{tenant}/checkpoints/{quote(ref, safe='')}.json"

@@ -177,17 +177,16 @@ class CheckpointRepository:
 
         await asyncio.to_thread(write)
 
-    async def get(self, tenant: str, ref: str) -> CheckpointRecord:
-        """By checkpoint id (`ftckpt-…`) or model name (`ft:…:ckpt-step-N`)."""
-
-        def read() -> CheckpointRecord:
+    def read(self, tenant: str, ref: str) -> CheckpointRecord:
+        """By checkpoint id (`ftckpt-…`) or model name (`ft:…:ckpt-step-N`); blocks (the serving engine is synchronous)."""
+        try:
             pointer = self.store.get_json(keys.checkpoint_pointer(tenant, ref))
             return CheckpointRecord.model_validate(self.store.get_json(keys.job_checkpoint_record(tenant, pointer["job_id"], pointer["step"])))
-
-        try:
-            return await asyncio.to_thread(read)
         except ObjectNotFound:
             raise RecordNotFound(ref) from None
+
+    async def get(self, tenant: str, ref: str) -> CheckpointRecord:
+        return await asyncio.to_thread(self.read, tenant, ref)
 
     async def list(self, tenant: str, job_id: str) -> list[CheckpointRecord]:
         """Newest (highest step) first."""

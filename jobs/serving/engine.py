@@ -29,8 +29,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from jobs import keys
 from jobs.catalog import Catalog
-from jobs.ids import is_fine_tuned_model_id
+from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id
 from jobs.records import ModelManifest
+from jobs.repository import CheckpointRepository, RecordNotFound
 from jobs.serving.errors import InvalidGenerationRequest, ModelNotFound, ModelUnavailable
 from jobs.serving.metrics import ServingMetrics
 from jobs.store import ObjectNotFound, Store
@@ -53,6 +54,19 @@ ADAPTER_CONFIG = "adapter_config.json"
 # Adapters that share one PeftModel per base (same tuner type). Full models, IA3 and prompt-learning
 # adapters need their own model instance each; serving them is not built yet.
 SERVED_KINDS = ("lora", "qlora")
+
+
+@dataclass(frozen=True)
+class FineTuned:
+    """A fine-tuned model or one of its checkpoints, as the engine serves it."""
+
+    id: str  # the model name requests use
+    created_at: int
+    base_model: str
+    kind: str  # the training_type that made it
+    task_format: str
+    prefix: str  # its adapter folder in the store
+    files: tuple[str, ...] = ()  # the files the folder must hold (a model's manifest lists them)
 
 
 @dataclass
@@ -104,27 +118,46 @@ class InferenceEngine:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def resolve(self, tenant: str, model: str) -> tuple[str, ModelManifest | None]:
-        """(base model id, adapter manifest or None for a base model). Never falls back to the base."""
+    def resolve(self, tenant: str, model: str) -> tuple[str, FineTuned | None]:
+        """(base model id, the fine-tuned model or None for a base model). Never falls back to the base."""
         if model in self.catalog:
             return model, None
         if not is_fine_tuned_model_id(model):
             raise ModelNotFound(model)
+        fine_tuned = self._find_checkpoint(tenant, model) if is_checkpoint_ref(model) else self._find_model(tenant, model)
+        if fine_tuned.base_model not in self.catalog:
+            raise ModelNotFound(model, f"its base model {fine_tuned.base_model!r} is not served by this deployment")
+        if fine_tuned.kind not in SERVED_KINDS or fine_tuned.task_format == "classification":
+            what = "a classifier" if fine_tuned.task_format == "classification" else f"a {fine_tuned.kind} model"
+            raise InvalidGenerationRequest(
+                f"model {model!r} is {what}; this server generates text with LoRA and QLoRA adapters only. "
+                f"Its weights are in the store under {fine_tuned.prefix.removeprefix(tenant + '/')}.", param="model",
+            )
+        return fine_tuned.base_model, fine_tuned
+
+    def _find_model(self, tenant: str, model: str) -> FineTuned:
         try:
             manifest = ModelManifest.model_validate(self.store.get_json(keys.model_manifest(tenant, model)))
         except ObjectNotFound:
             raise ModelNotFound(model) from None
         if manifest.id != model or manifest.tenant != tenant:
             raise ModelNotFound(model)
-        if manifest.base_model not in self.catalog:
-            raise ModelNotFound(model, f"its base model {manifest.base_model!r} is not served by this deployment")
-        if manifest.kind not in SERVED_KINDS or manifest.task_format == "classification":
-            what = "a classifier" if manifest.task_format == "classification" else f"a {manifest.kind} model"
-            raise InvalidGenerationRequest(
-                f"model {model!r} is {what}; this server generates text with LoRA and QLoRA adapters only. "
-                f"Its weights are in the store under models/{model}/.", param="model",
-            )
-        return manifest.base_model, manifest
+        return FineTuned(
+            id=model, created_at=manifest.created_at, base_model=manifest.base_model, kind=manifest.kind,
+            task_format=manifest.task_format, prefix=keys.model_artifacts(tenant, model), files=tuple(manifest.files),
+        )
+
+    def _find_checkpoint(self, tenant: str, name: str) -> FineTuned:
+        """A checkpoint's model name (`ft:…:ckpt-step-N`) answers like a fine-tuned model, as in OpenAI's API."""
+        try:
+            checkpoint = CheckpointRepository(self.store).read(tenant, name)
+        except RecordNotFound:
+            raise ModelNotFound(name) from None
+        return FineTuned(
+            id=name, created_at=checkpoint.created_at, base_model=checkpoint.base_model,
+            kind=checkpoint.training_type["type"], task_format=checkpoint.task_format,
+            prefix=keys.checkpoint_artifacts(tenant, checkpoint.job_id, checkpoint.step, checkpoint.artifact),
+        )
 
     def chat(self, tenant: str, request: ChatCompletionRequest) -> ChatCompletion:
         messages = [m.template_dict() for m in request.messages]
@@ -168,12 +201,12 @@ class InferenceEngine:
         max_new_tokens: int,
         build_prompt: Callable[[PreTrainedTokenizerBase], list[int]],
     ) -> _Output:
-        base_id, manifest = self.resolve(tenant, params.model)
+        base_id, fine_tuned = self.resolve(tenant, params.model)
         loaded = self._base(base_id)
         # Download outside the lock, so a slow store does not hold up generations of other models.
-        adapter_path = self._download_adapter(tenant, manifest) if manifest else None
+        adapter_path = self._download_adapter(tenant, fine_tuned) if fine_tuned else None
         with loaded.lock:
-            if manifest is None:
+            if fine_tuned is None:
                 tokenizer = loaded.tokenizer
                 # LoRA layers live inside the base model once any adapter is loaded: switch them off.
                 adapters_off: AbstractContextManager[Any] = (
@@ -181,7 +214,7 @@ class InferenceEngine:
                 )
             else:
                 assert adapter_path is not None
-                adapter = self._activate_adapter(loaded, tenant, manifest, adapter_path)
+                adapter = self._activate_adapter(loaded, tenant, fine_tuned, adapter_path)
                 tokenizer = adapter.tokenizer
                 adapters_off = nullcontext()
 
@@ -262,11 +295,11 @@ class InferenceEngine:
             base_id, model, tokenizer, context_length=getattr(model.config, "max_position_embeddings", None)
         )
 
-    def _activate_adapter(self, loaded: _LoadedBase, tenant: str, manifest: ModelManifest, path: Path) -> _Adapter:
+    def _activate_adapter(self, loaded: _LoadedBase, tenant: str, fine_tuned: FineTuned, path: Path) -> _Adapter:
         """Load the adapter if needed (evicting the least recently used), make it the active one."""
         # Names are module keys inside the model: no '.' or ':' allowed, so use a digest.
         # created_at is part of it so a model re-created under the same id is not served stale.
-        name = "ft_" + hashlib.sha256(f"{tenant}\0{manifest.id}\0{manifest.created_at}".encode()).hexdigest()[:16]
+        name = "ft_" + hashlib.sha256(f"{tenant}\0{fine_tuned.id}\0{fine_tuned.created_at}".encode()).hexdigest()[:16]
         adapter = loaded.adapters.get(name)
         if adapter is None:
             adapter = self._load_adapter(loaded, name, path)
@@ -295,19 +328,19 @@ class InferenceEngine:
         tokenizer = AutoTokenizer.from_pretrained(path) if has_tokenizer else loaded.tokenizer
         return _Adapter(name, tokenizer)
 
-    def _download_adapter(self, tenant: str, manifest: ModelManifest) -> Path:
+    def _download_adapter(self, tenant: str, fine_tuned: FineTuned) -> Path:
         """The adapter folder in the local cache; downloaded on first use, appearing atomically (rename)."""
-        target = self.cache_dir / "adapters" / tenant / f"{quote(manifest.id, safe='')}-{manifest.created_at}"
+        target = self.cache_dir / "adapters" / tenant / f"{quote(fine_tuned.id, safe='')}-{fine_tuned.created_at}"
         if target.is_dir():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
         try:
-            self.store.download_folder(keys.model_artifacts(tenant, manifest.id), staging)
-            missing = [f for f in manifest.files if not (staging / f).is_file()]
+            self.store.download_folder(fine_tuned.prefix, staging)
+            missing = [f for f in fine_tuned.files if not (staging / f).is_file()]
             if missing or not (staging / ADAPTER_CONFIG).is_file():
                 raise ModelUnavailable(
-                    f"model {manifest.id!r} is incomplete in the store (missing {missing or [ADAPTER_CONFIG]})"
+                    f"model {fine_tuned.id!r} is incomplete in the store (missing {missing or [ADAPTER_CONFIG]})"
                 )
             try:
                 os.rename(staging, target)

@@ -53,7 +53,7 @@ async def find_starting_model(services: Services, tenant: str, model: Any) -> St
             return StartingModel(
                 id=model, base_model=checkpoint.base_model, training_type=checkpoint.training_type,
                 task_format=checkpoint.task_format,
-                artifacts=keys.job_checkpoint(tenant, checkpoint.job_id, checkpoint.step) + checkpoint.artifact + "/",
+                artifacts=keys.checkpoint_artifacts(tenant, checkpoint.job_id, checkpoint.step, checkpoint.artifact),
             )
         if is_fine_tuned_model_id(model):
             manifest = await services.models.get(tenant, model)

@@ -110,9 +110,20 @@ def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
     assert checkpoints[0].fine_tuned_model_checkpoint == f"{job.fine_tuned_model}:ckpt-step-{checkpoints[0].step_number}"
     assert checkpoints[0].metrics.step == checkpoints[0].step_number and checkpoints[0].metrics.train_loss > 0
 
-    tuned_accuracy = exact_match_accuracy(predictor(client, job.fine_tuned_model), held_out)
+    answers = []
+    tuned = predictor(client, job.fine_tuned_model)
+
+    def recorded(messages: list[dict]) -> str:
+        answers.append((messages[-1]["content"], tuned(messages)))
+        return answers[-1][1]
+
+    tuned_accuracy = exact_match_accuracy(recorded, held_out)
     print(f"exact-match accuracy on {N_HELD_OUT} held-out prompts: base {base_accuracy:.0%}, fine-tuned {tuned_accuracy:.0%}")
-    assert tuned_accuracy >= 0.80
+    losses = [(e.data.get("step"), e.data.get("train_loss")) for e in reversed(events) if e.type == "metrics"]
+    assert tuned_accuracy >= 0.80, (
+        f"answers (prompt, got) {answers[:8]}; expected {[m['messages'][-1]['content'] for m in held_out[:8]]}; "
+        f"train loss by step {losses[::10] + losses[-1:]}; events {[e.message for e in reversed(events) if e.type != 'metrics']}"
+    )
 
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model=job.fine_tuned_model + "x", messages=held_out[0]["messages"][:-1])

@@ -1,5 +1,6 @@
 """The serving app end to end: real SmolLM2, real LoRA adapters in a real store (local folder and S3 via moto)."""
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from jobs import keys
 from jobs.catalog import DEFAULT_MODEL_ID
-from jobs.records import ModelManifest
+from jobs.ids import checkpoint_model_name, new_checkpoint_id
+from jobs.records import CheckpointRecord, ModelManifest
+from jobs.repository import CheckpointRepository
 from jobs.serving.app import create_serving_app
 from jobs.store import LocalStore, S3Store, Store
 from service.settings import Settings
@@ -65,6 +68,18 @@ def publish(store: Store, tenant: str, model_id: str, folder: Path, *, manifest:
             id=model_id, tenant=tenant, base_model=DEFAULT_MODEL_ID, job_id="ftjob-abcd1234", files=files
         )
         store.put_json(keys.model_manifest(tenant, model_id), record.model_dump(mode="json"))
+
+
+def publish_checkpoint(store: Store, tenant: str, model_id: str, step: int, folder: Path, kind: str = "lora") -> str:
+    """What the worker does with a checkpoint: its files, then its record and the pointers to it. Returns its name."""
+    store.upload_folder(keys.checkpoint_artifacts(tenant, "ftjob-abcd1234", step, "adapter"), folder)
+    record = CheckpointRecord(
+        id=new_checkpoint_id(), tenant=tenant, job_id="ftjob-abcd1234", step=step,
+        fine_tuned_model_checkpoint=checkpoint_model_name(model_id, step), artifact="adapter",
+        base_model=DEFAULT_MODEL_ID, training_type={"type": kind}, task_format="chat",
+    )
+    asyncio.run(CheckpointRepository(store).save(record))
+    return record.fine_tuned_model_checkpoint
 
 
 def metric(client: TestClient, name: str, **labels: str) -> float:
@@ -277,6 +292,27 @@ def test_fine_tuned_model_is_served_from_the_store(store, tmp_path, base_model_d
         assert metric(client, "ftaas_serving_adapters_loaded") == 1
         assert metric(client, "ftaas_serving_requests_total", model_kind="fine_tuned", status="200") == 1
     assert any((tmp_path / "cache" / "adapters" / "alpha").iterdir())
+
+
+def test_a_checkpoint_answers_by_its_model_name(store, tmp_path, base_model_dir, adapters):
+    publish(store, "alpha", FT_MODEL, adapters["pirate"])
+    checkpoint = publish_checkpoint(store, "alpha", FT_MODEL, 2, adapters["other"])
+    ia3_checkpoint = publish_checkpoint(store, "alpha", FT_MODEL, 1, adapters["other"], kind="ia3")
+    publish(store, "alpha", FT_OTHER, adapters["other"])  # the checkpoint's weights, published as a model
+    with serving(store, tmp_path, base_model_dir) as client:
+        reply = complete(client, checkpoint)
+        assert reply["model"] == checkpoint == f"{FT_MODEL}:ckpt-step-2"
+        # It answers with its own weights: not the finished model's, the same as those weights published as a model.
+        assert reply["choices"][0]["text"] != complete(client, FT_MODEL)["choices"][0]["text"]
+        assert reply["choices"][0]["text"] == complete(client, FT_OTHER)["choices"][0]["text"]
+
+        other_tenant = client.post("/v1/completions", json={"model": checkpoint, "prompt": "Hi"}, headers=BETA)
+        assert_openai_error(other_tenant, 404, "model_not_found")
+        missing = client.post("/v1/completions", json={"model": f"{FT_MODEL}:ckpt-step-9", "prompt": "Hi"}, headers=ALPHA)
+        assert f"{FT_MODEL}:ckpt-step-9" in assert_openai_error(missing, 404, "model_not_found")["message"]
+        ia3 = client.post("/v1/completions", json={"model": ia3_checkpoint, "prompt": "Hi"}, headers=ALPHA)
+        error = assert_openai_error(ia3, 400, "invalid_value")
+        assert "a ia3 model" in error["message"] and "jobs/ftjob-abcd1234/checkpoints/step-1/adapter/" in error["message"]
 
 
 @pytest.mark.slow
