@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from jobs import keys
 from jobs.ids import fine_tuned_model_id
 from jobs.spec import JobSpec, TrainingPlan
 from jobs.status import JobStatus
@@ -98,6 +99,11 @@ class ModelManifest(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     parent: str | None = Field(None, description="The fine-tuned model or checkpoint its job continued training, if any.")
 
+    @property
+    def artifacts(self) -> str:
+        """Store prefix of its adapter/ or model/ folder."""
+        return keys.model_artifacts(self.tenant, self.id)
+
 
 class CheckpointRecord(BaseModel):
     """A checkpoint a job stored while training; written last, after its files."""
@@ -113,3 +119,8 @@ class CheckpointRecord(BaseModel):
     base_model: str
     training_type: dict[str, Any]
     task_format: str
+
+    @property
+    def artifacts(self) -> str:
+        """Store prefix of its adapter/ or model/ folder."""
+        return keys.checkpoint_artifacts(self.tenant, self.job_id, self.step, self.artifact)

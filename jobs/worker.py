@@ -47,7 +47,6 @@ async def recover_jobs(ctx: dict[str, Any]) -> int:
     return len(await recover_orphaned_jobs(ctx["worker"]))
 
 
-
 def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
     metrics = WorkerMetrics()

@@ -144,7 +144,7 @@ class InferenceEngine:
             raise ModelNotFound(model)
         return FineTuned(
             id=model, created_at=manifest.created_at, base_model=manifest.base_model, kind=manifest.kind,
-            task_format=manifest.task_format, prefix=keys.model_artifacts(tenant, model), files=tuple(manifest.files),
+            task_format=manifest.task_format, prefix=manifest.artifacts, files=tuple(manifest.files),
         )
 
     def _find_checkpoint(self, tenant: str, name: str) -> FineTuned:
@@ -156,7 +156,7 @@ class InferenceEngine:
         return FineTuned(
             id=name, created_at=checkpoint.created_at, base_model=checkpoint.base_model,
             kind=checkpoint.training_type["type"], task_format=checkpoint.task_format,
-            prefix=keys.checkpoint_artifacts(tenant, checkpoint.job_id, checkpoint.step, checkpoint.artifact),
+            prefix=checkpoint.artifacts,
         )
 
     def chat(self, tenant: str, request: ChatCompletionRequest) -> ChatCompletion:

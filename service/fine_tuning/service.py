@@ -5,7 +5,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobs import keys
 from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id, new_job_id
 from jobs.keys import RedisKeys
 from jobs.queue import enqueue_training
@@ -53,13 +52,13 @@ async def find_starting_model(services: Services, tenant: str, model: Any) -> St
             return StartingModel(
                 id=model, base_model=checkpoint.base_model, training_type=checkpoint.training_type,
                 task_format=checkpoint.task_format,
-                artifacts=keys.checkpoint_artifacts(tenant, checkpoint.job_id, checkpoint.step, checkpoint.artifact),
+                artifacts=checkpoint.artifacts,
             )
         if is_fine_tuned_model_id(model):
             manifest = await services.models.get(tenant, model)
             return StartingModel(
                 id=model, base_model=manifest.base_model, training_type=manifest.extra["training_type"],
-                task_format=manifest.task_format, artifacts=keys.model_artifacts(tenant, model),
+                task_format=manifest.task_format, artifacts=manifest.artifacts,
             )
     except RecordNotFound:
         pass
