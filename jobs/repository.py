@@ -8,19 +8,48 @@ overwrite each other. Store calls are blocking and run in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import LockError, LockNotOwnedError
 
 from jobs import keys
+from jobs.ids import InvalidId
 from jobs.keys import RedisKeys
 from jobs.records import CheckpointRecord, FileRecord, JobRecord, ModelManifest
 from jobs.status import JobStatus, check_transition
 from jobs.store import ObjectNotFound, Store
 
+log = logging.getLogger("ftaas.jobs")
+
 
 class RecordNotFound(LookupError):
     pass
+
+
+class JobTakenOver(Exception):
+    """A newer attempt holds the job: the worker of an older one may no longer write anything of it."""
+
+    def __init__(self, job_id: str, attempt: int, current: int) -> None:
+        super().__init__(f"job {job_id}: attempt {attempt} was taken over by attempt {current}")
+
+
+def _key(build: Any, tenant: str, object_id: str) -> str:
+    """The store key of a tenant's object; an id that does not match its grammar names nothing."""
+    try:
+        return build(tenant, object_id)
+    except InvalidId:
+        raise RecordNotFound(object_id) from None
+
+
+def _owned(record: Any, tenant: str, object_id: str) -> Any:
+    """A record read under a tenant's prefix must also say it is that tenant's (and that object)."""
+    if record.tenant != tenant or record.id != object_id:
+        raise RecordNotFound(object_id)
+    return record
 
 
 class FileRepository:
@@ -31,11 +60,12 @@ class FileRepository:
         await asyncio.to_thread(self.store.put_json, keys.file_record(record.tenant, record.id), record.model_dump())
 
     async def get(self, tenant: str, file_id: str) -> FileRecord:
+        key = _key(keys.file_record, tenant, file_id)
         try:
-            data = await asyncio.to_thread(self.store.get_json, keys.file_record(tenant, file_id))
+            data = await asyncio.to_thread(self.store.get_json, key)
         except ObjectNotFound:
             raise RecordNotFound(file_id) from None
-        return FileRecord.model_validate(data)
+        return _owned(FileRecord.model_validate(data), tenant, file_id)
 
     async def list(self, tenant: str) -> list[FileRecord]:
         def load() -> list[FileRecord]:
@@ -62,7 +92,8 @@ class FileRepository:
 
 
 class JobRepository:
-    LOCK_TIMEOUT_S = 30
+    LOCK_TIMEOUT_S = 120  # longer than any store round trip a holder makes, so it rarely runs out
+    LOCK_WAIT_S = 30
 
     def __init__(self, store: Store, redis: Redis) -> None:
         self.store = store
@@ -72,20 +103,21 @@ class JobRepository:
         await asyncio.to_thread(self.store.put_json, keys.job_record(job.tenant, job.id), job.model_dump(mode="json"))
 
     async def _read(self, tenant: str, job_id: str) -> JobRecord:
+        key = _key(keys.job_record, tenant, job_id)
         try:
-            data = await asyncio.to_thread(self.store.get_json, keys.job_record(tenant, job_id))
+            data = await asyncio.to_thread(self.store.get_json, key)
         except ObjectNotFound:
             raise RecordNotFound(job_id) from None
-        return JobRecord.model_validate(data)
+        return _owned(JobRecord.model_validate(data), tenant, job_id)
 
     async def create(self, job: JobRecord) -> None:
+        # The marker first: a job whose record exists is always found by the reconciler.
+        await asyncio.to_thread(self.store.put_bytes, keys.unfinished_job(job.tenant, job.id), b"")
         await self._write(job)
         await self._ensure_index(job.tenant)
         await self.redis.zadd(RedisKeys.job_index(job.tenant), {job.id: job.created_at})
 
     async def get(self, tenant: str, job_id: str) -> JobRecord:
-        if not job_id.startswith("ftjob-"):
-            raise RecordNotFound(job_id)
         return await self._read(tenant, job_id)
 
     async def list(self, tenant: str, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
@@ -102,24 +134,89 @@ class JobRepository:
         jobs = await asyncio.gather(*(self._read(tenant, i) for i in ids[:limit]))
         return list(jobs), len(ids) > limit
 
-    async def transition(self, tenant: str, job_id: str, target: JobStatus, **changes: Any) -> JobRecord:
-        """Move a job to `target` (raises InvalidTransition if the table forbids it) and apply `changes`."""
-        async with self.redis.lock(RedisKeys.job_lock(job_id), timeout=self.LOCK_TIMEOUT_S, blocking_timeout=10):
-            job = await self._read(tenant, job_id)
-            check_transition(job.status, target)
-            updated = job.model_copy(update={"status": target, **changes})
-            await self._write(updated)
-            return updated
+    @contextlib.asynccontextmanager
+    async def _locked(self, job_id: str) -> AsyncIterator[None]:
+        lock = self.redis.lock(RedisKeys.job_lock(job_id), timeout=self.LOCK_TIMEOUT_S, blocking_timeout=self.LOCK_WAIT_S)
+        if not await lock.acquire():
+            raise LockError(f"job {job_id} is being changed by another process; try again")
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except LockNotOwnedError:  # it ran out while we held it (a very slow store): what we wrote stands
+                log.warning("job %s: the lock ran out before its holder was done", job_id)
 
-    async def update(self, tenant: str, job_id: str, **changes: Any) -> JobRecord | None:
-        """Change fields without changing the status; does nothing (returns None) once the job has ended."""
-        async with self.redis.lock(RedisKeys.job_lock(job_id), timeout=self.LOCK_TIMEOUT_S, blocking_timeout=10):
+    @staticmethod
+    def _check_attempt(job: JobRecord, attempt: int | None) -> None:
+        if attempt is not None and job.attempt != attempt:
+            raise JobTakenOver(job.id, attempt, job.attempt)
+
+    async def claim(self, tenant: str, job_id: str) -> JobRecord:
+        """A worker takes the job: a new attempt, whose number fences off every earlier one's writes."""
+        async with self._locked(job_id):
             job = await self._read(tenant, job_id)
             if job.status.is_terminal:
+                return job
+            claimed = job.model_copy(update={"attempt": job.attempt + 1})
+            await self._write(claimed)
+            return claimed
+
+    async def transition(
+        self, tenant: str, job_id: str, target: JobStatus, *, attempt: int | None = None,
+        before_write: Callable[[], Awaitable[None]] | None = None, **changes: Any,
+    ) -> JobRecord:
+        """Move a job to `target` (raises InvalidTransition if the table forbids it) and apply `changes`.
+        A worker passes its `attempt`: if another has taken the job since, JobTakenOver and nothing written.
+        `before_write` runs once the move is allowed, under the same lock (publishing a model with it
+        makes the model and the job's success one step that a cancel cannot come between)."""
+        async with self._locked(job_id):
+            job = await self._read(tenant, job_id)
+            self._check_attempt(job, attempt)
+            check_transition(job.status, target)
+            if before_write is not None:
+                await before_write()
+            updated = job.model_copy(update={"status": target, **changes})
+            await self._write(updated)
+        if target.is_terminal:
+            await asyncio.to_thread(self.store.delete, keys.unfinished_job(tenant, job_id))
+        return updated
+
+    async def update(
+        self, tenant: str, job_id: str, *, attempt: int | None = None, even_if_ended: bool = False, **changes: Any
+    ) -> JobRecord | None:
+        """Change fields without changing the status; does nothing (returns None) once the job has ended,
+        unless `even_if_ended` (the worker's last progress of a job cancelled while it ran)."""
+        async with self._locked(job_id):
+            job = await self._read(tenant, job_id)
+            self._check_attempt(job, attempt)
+            if job.status.is_terminal and not even_if_ended:
                 return None
             updated = job.model_copy(update=changes)
             await self._write(updated)
             return updated
+
+    async def check_holder(self, job: JobRecord) -> JobRecord:
+        """The job as stored now, if `job`'s attempt still holds it (else JobTakenOver)."""
+        current = await self._read(job.tenant, job.id)
+        self._check_attempt(current, job.attempt)
+        return current
+
+    async def unfinished(self) -> list[tuple[str, str]]:
+        """(tenant, job id) of every job that has not ended, from the store's markers."""
+
+        def scan() -> list[tuple[str, str]]:
+            prefix = keys.unfinished_jobs_prefix()
+            found = []
+            for key in self.store.list_keys(prefix):
+                tenant, _, job_id = key[len(prefix):].partition("/")
+                found.append((tenant, job_id))
+            return found
+
+        return await asyncio.to_thread(scan)
+
+    async def forget_unfinished(self, tenant: str, job_id: str) -> None:
+        await asyncio.to_thread(self.store.delete, keys.unfinished_job(tenant, job_id))
 
     async def _ensure_index(self, tenant: str) -> None:
         """Rebuild the tenant's job index from the store when Redis has lost it."""
@@ -145,11 +242,12 @@ class ModelRepository:
         self.store = store
 
     async def get(self, tenant: str, model_id: str) -> ModelManifest:
+        key = _key(keys.model_manifest, tenant, model_id)
         try:
-            data = await asyncio.to_thread(self.store.get_json, keys.model_manifest(tenant, model_id))
+            data = await asyncio.to_thread(self.store.get_json, key)
         except ObjectNotFound:
             raise RecordNotFound(model_id) from None
-        return ModelManifest.model_validate(data)
+        return _owned(ModelManifest.model_validate(data), tenant, model_id)
 
     async def list(self, tenant: str) -> list[ModelManifest]:
         def load() -> list[ModelManifest]:
@@ -180,10 +278,15 @@ class CheckpointRepository:
     def read(self, tenant: str, ref: str) -> CheckpointRecord:
         """By checkpoint id (`ftckpt-…`) or model name (`ft:…:ckpt-step-N`); blocks (the serving engine is synchronous)."""
         try:
-            pointer = self.store.get_json(keys.checkpoint_pointer(tenant, ref))
-            return CheckpointRecord.model_validate(self.store.get_json(keys.job_checkpoint_record(tenant, pointer["job_id"], pointer["step"])))
+            pointer = self.store.get_json(_key(keys.checkpoint_pointer, tenant, ref))
+            record = CheckpointRecord.model_validate(
+                self.store.get_json(keys.job_checkpoint_record(tenant, pointer["job_id"], pointer["step"]))
+            )
         except ObjectNotFound:
             raise RecordNotFound(ref) from None
+        if record.tenant != tenant or ref not in (record.id, record.fine_tuned_model_checkpoint):
+            raise RecordNotFound(ref)
+        return record
 
     async def get(self, tenant: str, ref: str) -> CheckpointRecord:
         return await asyncio.to_thread(self.read, tenant, ref)

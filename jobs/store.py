@@ -5,7 +5,10 @@ Writes are atomic per object (local: write-then-rename; S3: a PUT is atomic), so
 sees half an object; a multi-object artifact becomes visible when its manifest is written last.
 """
 
+import contextlib
+import datetime
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -15,9 +18,36 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
+log = logging.getLogger("ftaas.store")
+
+MAX_KEY_BYTES = 1024  # S3's limit
+MAX_SEGMENT_BYTES = 255  # a file name on the local back-end
+# An upload whose multipart upload was never completed (its writer died or lost the store) is aborted after
+# this; the largest upload the API takes streams in well under it.
+STALE_MULTIPART_UPLOAD_S = 3600
+
 
 class ObjectNotFound(KeyError):
     pass
+
+
+class InvalidKey(ValueError):
+    """A key no object may have (a '..' segment, a NUL, too long): refused before it reaches a back-end."""
+
+
+class StoreUnavailable(ConnectionError):
+    """The store could not be reached or answered with a server error; the same call may work later."""
+
+
+def check_key(key: str) -> str:
+    segments = key.split("/")
+    if (
+        not key or key.startswith("/") or "\x00" in key or len(key.encode()) > MAX_KEY_BYTES
+        or any(s in (".", "..") for s in segments)
+        or any(len(s.encode()) > MAX_SEGMENT_BYTES for s in segments)
+    ):
+        raise InvalidKey(f"not a store key: {key[:120]!r}")
+    return key
 
 
 class Store(ABC):
@@ -76,6 +106,10 @@ class Store(ABC):
         for key in list(self.list_keys(prefix)):
             self.delete(key)
 
+    def abort_stale_uploads(self, older_than_s: float = STALE_MULTIPART_UPLOAD_S) -> int:
+        """Clean up what interrupted uploads left behind; returns how many. Only S3 leaves anything."""
+        return 0
+
 
 class LocalStore(Store):
     """A folder on disk; the embedded default for `make run` and `ftaas up`."""
@@ -85,9 +119,9 @@ class LocalStore(Store):
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = (self.root / check_key(key)).resolve()
         if not path.is_relative_to(self.root.resolve()):
-            raise ValueError(f"key escapes the store: {key!r}")
+            raise InvalidKey(f"key escapes the store: {key!r}")
         return path
 
     def _atomic_write(self, key: str, write: Any) -> None:
@@ -138,11 +172,15 @@ class LocalStore(Store):
 
     def check(self) -> None:
         if not os.access(self.root, os.W_OK):
-            raise OSError(f"store folder {self.root} is not writable")
+            raise StoreUnavailable(f"store folder {self.root} is not writable")
 
 
 class S3Store(Store):
-    """Any S3-protocol service: AWS S3, MinIO, R2, Ceph (set `endpoint_url` for the non-AWS ones)."""
+    """Any S3-protocol service: AWS S3, MinIO, R2, Ceph (set `endpoint_url` for the non-AWS ones).
+
+    Connection failures, timeouts and 5xx answers (after botocore's own retries) raise StoreUnavailable,
+    so callers can tell "try again later" from "no such object" and from a bug.
+    """
 
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, region: str | None = None) -> None:
         import boto3
@@ -154,56 +192,86 @@ class S3Store(Store):
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+            # Short connect timeouts: during an outage a caller hears so within seconds, not minutes.
+            config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=60),
         )
 
     def _key(self, key: str) -> str:
-        return self.prefix + key
+        return self.prefix + check_key(key)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str):
+        """Translate botocore's errors: a missing object, an outage, or (re-raised) anything else."""
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                raise ObjectNotFound(key) from None
+            if status >= 500 or code in {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}:
+                raise StoreUnavailable(f"the object store answered {code} for {key!r}") from exc
+            raise
+        except (BotoCoreError, S3UploadFailedError) as exc:  # connection refused or reset, timeouts
+            raise StoreUnavailable(f"the object store is not reachable ({type(exc).__name__})") from exc
 
     def put_fileobj(self, key: str, fileobj: BinaryIO) -> None:
-        self.client.upload_fileobj(fileobj, self.bucket, self._key(key))  # multipart for large files
+        with self._errors(key):
+            self.client.upload_fileobj(fileobj, self.bucket, self._key(key))  # multipart for large files
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        with self._errors(key):
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
     def get_bytes(self, key: str) -> bytes:
-        try:
+        with self._errors(key):
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            raise ObjectNotFound(key) from None
 
     def download_file(self, key: str, path: Path) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
+        with self._errors(key):
             self.client.download_file(self.bucket, self._key(key), str(path))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
-                raise ObjectNotFound(key) from None
-            raise
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            with self._errors(key):
+                self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             return True
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
+        except ObjectNotFound:
+            return False
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            for item in page.get("Contents", []):
-                yield item["Key"][len(self.prefix):]
+        with self._errors(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(self.prefix):]
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def check(self) -> None:
-        self.client.head_bucket(Bucket=self.bucket)
+        with self._errors(""):
+            self.client.head_bucket(Bucket=self.bucket)
+
+    def abort_stale_uploads(self, older_than_s: float = STALE_MULTIPART_UPLOAD_S) -> int:
+        """Abort multipart uploads begun under our prefix more than `older_than_s` ago and never completed
+        (a writer that died or lost the store mid-upload); their parts would otherwise be billed forever."""
+        cutoff = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=older_than_s)
+        aborted = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with self._errors(self.prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] <= cutoff:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        aborted += 1
+        if aborted:
+            log.warning("aborted %d incomplete multipart uploads older than %.0f s", aborted, older_than_s)
+        return aborted
 
 
 def open_store(url: str, endpoint_url: str | None = None, region: str | None = None) -> Store:
