@@ -2,11 +2,19 @@
 
 A file is JSON Lines, one example per line, all lines of one format (see FORMAT_DESCRIPTIONS).
 The format is recognised by an example's keys; the first valid line decides the file's format.
+
+A line must be strict JSON in UTF-8: no byte order mark, no NaN or Infinity, no number too large for a
+float, no duplicate keys. Every string in it must be text: a lone surrogate (`"\ud800"`) cannot be encoded
+as UTF-8, so it would only fail later, in the tokenizer; and NUL (`"\u0000"`), although legal JSON, is
+rejected too, because it is never meaningful in training text and usually means a file was corrupted.
 """
 
 import json
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO, NoReturn
 
 ROLES = ("system", "user", "assistant")
 MAX_REPORTED_PROBLEMS = 20
@@ -67,6 +75,126 @@ class FileCheck:
         shown = "; ".join(self.problems)
         more = self.n_problems - len(self.problems)
         return shown + (f"; and {more} more problems" if more > 0 else "")
+
+
+def human_bytes(n: int) -> str:
+    """`n` bytes for people: 1048576 → '1.0 MiB'."""
+    value, unit = float(n), "bytes"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+def read_lines(fileobj: BinaryIO, max_line_bytes: int | None = None) -> Iterator[bytes]:
+    """The lines of a binary file, one at a time, each held whole only up to `max_line_bytes`.
+
+    A longer line (its line break counts) comes out cut to max_line_bytes + 1 bytes, so that it is seen to
+    be too long; the rest of it is read and dropped in pieces of that size.
+    """
+    size = -1 if max_line_bytes is None else max_line_bytes + 1
+    while line := fileobj.readline(size):
+        if len(line) == size and not line.endswith(b"\n"):
+            while (rest := fileobj.readline(size)) and not rest.endswith(b"\n"):
+                pass
+        yield line
+
+
+class LineProblem(ValueError):
+    """A line that is not one strict JSON value of UTF-8 text."""
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise LineProblem(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise LineProblem(f"the number {text[:24]} is too large for a 64-bit float")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise LineProblem(f"an integer of {len(text)} digits is too long to read") from None
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise LineProblem(f"the key {duplicate!r} appears twice in one object")
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int
+)
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+_LONE_CR = r"lines must end with \n or \r\n, and a lone \r does not end a line"
+
+
+def parse_line(raw: bytes) -> object:
+    """The JSON value on one line; raises LineProblem saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineProblem(
+            f"not UTF-8 text (the byte {raw[exc.start]:#04x} at position {exc.start + 1}); save the file as UTF-8"
+        ) from None
+    if text.startswith("\ufeff"):
+        raise LineProblem("starts with a byte order mark (BOM); save the file as UTF-8 without a BOM")
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"  # "Invalid control character at"
+        if "\r" in text.rstrip("\r\n"):
+            message += f"; {_LONE_CR}"
+        raise LineProblem(message) from None
+    except RecursionError:
+        raise LineProblem("not valid JSON (nested too deeply)") from None
+    # Only an escape (\u0000, \ud800) can put NUL or a lone surrogate into a string: UTF-8 decoding and the
+    # JSON parser reject them raw. Most lines have no escapes and skip the walk.
+    if "\\u" in text:
+        problem = _not_text_problem(value)
+        if problem:
+            raise LineProblem(problem)
+    return value
+
+
+def _key_path(path: str, key: str) -> str:
+    if not key.isidentifier() or len(key) > 40:  # an odd key is quoted, and cut short
+        return f"{path}[{key[:40]!r}]"
+    return f"{path}.{key}" if path else key
+
+
+def _not_text_problem(parsed: object) -> str | None:
+    """Where, in a parsed line, the first string (key or value) that is not UTF-8-encodable text lies; or None."""
+    stack: list[tuple[object, str]] = [(parsed, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            strings = [(value, path or "the value")]
+        elif isinstance(value, dict):
+            strings = [(key, f"a key in {path or 'the object'}") for key in value]
+            stack.extend(reversed([(item, _key_path(path, key)) for key, item in value.items()]))
+        elif isinstance(value, list):
+            strings = []
+            stack.extend(reversed([(item, f"{path}[{i}]") for i, item in enumerate(value)]))
+        else:
+            continue
+        for string, where in strings:
+            if match := _NOT_TEXT.search(string):
+                char = match.group()
+                if char == "\x00":
+                    return f"{where} contains U+0000 (NUL), which is not text"
+                return f"{where} contains a lone surrogate (U+{ord(char):04X}), which is not Unicode text and cannot be encoded as UTF-8"
+    return None
 
 
 def detect_format(example: object) -> str | None:
@@ -195,23 +323,33 @@ def example_problem(example: object, format: str) -> str | None:
     return _PROBLEMS[format](example)
 
 
-def check_jsonl(lines: Iterable[bytes], expected_format: str | None = None) -> FileCheck:
+def check_jsonl(
+    lines: BinaryIO | Iterable[bytes], expected_format: str | None = None, max_line_bytes: int | None = None
+) -> FileCheck:
     """Check every line of a training file; reports the first problems with their line numbers.
 
-    With `expected_format`, every line must be of that format (the job's method needs it); otherwise the
-    first valid line decides the file's format and every other line must match it.
+    `lines` is a binary file (read with `read_lines`, so a line longer than `max_line_bytes` is never held
+    whole) or the lines themselves. With `expected_format`, every line must be of that format (the job's
+    method needs it); otherwise the first valid line decides the file's format and every other line must
+    match it.
     """
     if expected_format is not None and expected_format not in FORMATS:
         raise ValueError(f"unknown format {expected_format!r}; expected one of {', '.join(FORMATS)}")
+    if hasattr(lines, "readline"):
+        lines = read_lines(lines, max_line_bytes)
     check = FileCheck(format=expected_format)
     decided_on = None  # the line that decided the format, when the file itself decided it
     for number, raw in enumerate(lines, start=1):
+        if max_line_bytes is not None and len(raw) > max_line_bytes:
+            message = f"longer than the limit of {max_line_bytes} bytes ({human_bytes(max_line_bytes)}) per line"
+            check.add(number, message + (f"; {_LONE_CR}" if b"\r" in raw else ""))
+            continue
         if not raw.strip():
             continue
         try:
-            example = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            check.add(number, f"not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})")
+            example = parse_line(raw)
+        except LineProblem as exc:
+            check.add(number, str(exc))
             continue
         if not isinstance(example, dict):
             check.add(number, "expected a JSON object")

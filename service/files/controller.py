@@ -1,20 +1,66 @@
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath
+from litestar.response import Stream
 
-from service.errors import ERROR_RESPONSES
 from service.dependencies import Deps, Tenant
+from service.errors import BODY_RESPONSES, ERROR_RESPONSES, InvalidRequest
 from service.files import service
 from service.files.schemas import FileList, FileObject, FileUpload
+
+HOW_TO_UPLOAD = (
+    "send multipart/form-data with a 'file' part (the JSONL file, with its filename) and a 'purpose' part, "
+    "e.g. curl -F purpose=fine-tune -F file=@train.jsonl"
+)
+
+
+def _form_problem(form: FormMultiDict) -> tuple[str, str] | None:
+    """(param, message) when the form is not one file and one purpose."""
+    files, purposes = form.getall("file", []), form.getall("purpose", [])
+    if len(files) != 1:
+        return "file", "the 'file' part is missing" if not files else f"the 'file' part is sent {len(files)} times"
+    if not isinstance(files[0], UploadFile):
+        return "file", "the 'file' part is not a file (it has no filename)"
+    if len(purposes) != 1:
+        return "purpose", "the 'purpose' part is missing" if not purposes else f"the 'purpose' part is sent {len(purposes)} times"
+    return None
+
+
+async def read_upload_form(request: Request) -> None:
+    """Read the form before Litestar binds it to FileUpload (which then reuses it), so that every way it can be
+    wrong gets a clear 4xx: Litestar's own messages are terse, and a form field that is not UTF-8 would be a 500."""
+    content_type = request.content_type[0]
+    if content_type != RequestEncodingType.MULTI_PART:
+        raise InvalidRequest(f"the body is {content_type or 'missing'}: {HOW_TO_UPLOAD}")
+    try:
+        form = await request.form()
+    except RequestEntityTooLarge:
+        raise service.too_large(request.app.state.settings.max_upload_bytes) from None
+    except ClientException as exc:
+        raise InvalidRequest(f"the body is not a readable form ({exc.detail}): {HOW_TO_UPLOAD}") from None
+    except (UnicodeDecodeError, LookupError):  # a field's text in a charset that is unknown or does not fit it
+        raise InvalidRequest(f"a form field could not be read as text: {HOW_TO_UPLOAD}") from None
+    if problem := _form_problem(form):
+        for value in form.values():
+            if isinstance(value, UploadFile):
+                await value.close()
+        param, message = problem
+        raise InvalidRequest(f"{message}: {HOW_TO_UPLOAD}", param=param)
 
 
 class FilesController(Controller):
     path = "/files"
     tags = ["files"]
 
-    @post("/", responses=ERROR_RESPONSES, operation_id="create_file", status_code=200, summary="Upload a JSONL training file")
+    @post(
+        "/", responses=BODY_RESPONSES, operation_id="create_file", status_code=200, summary="Upload a JSONL training file",
+        before_request=read_upload_form,
+    )
     async def create_file(
         self, services: Deps, tenant: Tenant,
         data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -33,7 +79,10 @@ class FilesController(Controller):
     async def retrieve_file(self, services: Deps, tenant: Tenant, file_id: FromPath[str]) -> FileObject:
         return FileObject.from_record(await service.get_file(services, tenant, file_id))
 
-    @get("/{file_id:str}/content", responses=ERROR_RESPONSES, operation_id="retrieve_file_content", summary="Download a file's content")
+    @get(
+        "/{file_id:str}/content", responses=ERROR_RESPONSES, operation_id="retrieve_file_content",
+        summary="Download a file's content", media_type="application/octet-stream",
+    )
     async def retrieve_file_content(self, services: Deps, tenant: Tenant, file_id: FromPath[str]) -> Response[bytes]:
-        content = await service.file_content(services, tenant, file_id)
-        return Response(content, media_type="application/octet-stream")
+        # Streamed; the annotation stays Response[bytes] (a Stream is one) so that the published schema is unchanged.
+        return Stream(await service.file_content(services, tenant, file_id), media_type="application/octet-stream")

@@ -2,31 +2,73 @@
 
 import asyncio
 import hashlib
-from collections.abc import Iterator
+import tempfile
+import unicodedata
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import BinaryIO
 
 from jobs import keys
-from jobs.data.formats import FORMAT_DESCRIPTIONS, check_jsonl
+from jobs.data.formats import FORMAT_DESCRIPTIONS, check_jsonl, human_bytes
 from jobs.ids import new_file_id
 from jobs.records import FileRecord
 from jobs.repository import RecordNotFound
+from jobs.store import Store
 from service.dependencies import Services
-from service.errors import InvalidRequest, NotFound
+from service.errors import InvalidRequest, NotFound, PayloadTooLarge, quoted
 
 ACCEPTED_PURPOSES = ("fine-tune",)
+MAX_FILENAME_CHARS = 255
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
 
 
-def _hashed_lines(fileobj: BinaryIO, digest: "hashlib._Hash", size: list[int]) -> Iterator[bytes]:
-    for line in fileobj:
-        digest.update(line)
-        size[0] += len(line)
-        yield line
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the file is larger than the upload limit of {max_bytes} bytes ({human_bytes(max_bytes)}): split it into "
+        "files of at most that size and upload each (a job can continue training the model another job made)",
+        param="file",
+    )
 
 
-def _check_upload(fileobj: BinaryIO, filename: str) -> tuple[str, int, str | None, int]:
-    digest, size = hashlib.sha256(), [0]
+class _MeteredFile:
+    """Reads an upload for the checks, hashing and counting its bytes; past `max_bytes` it stops with a 413."""
+
+    def __init__(self, fileobj: BinaryIO, max_bytes: int) -> None:
+        self._file, self._max_bytes = fileobj, max_bytes
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._file.readline(limit)
+        self.size += len(line)
+        if self.size > self._max_bytes:
+            raise too_large(self._max_bytes)
+        self.digest.update(line)
+        return line
+
+
+def _base_name(filename: str) -> str:
+    """The last part of a path: browsers and some clients send the file's whole path."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
+def _field_problems(purpose: str, filename: str) -> list[tuple[str, str]]:
+    """(param, message) for each problem with the upload's purpose and (base) filename."""
+    problems = []
+    if purpose not in ACCEPTED_PURPOSES:
+        problems.append(("purpose", f"purpose must be one of: {', '.join(ACCEPTED_PURPOSES)} (got {purpose[:60]!r})"))
+    if filename in ("", ".", ".."):
+        problems.append(("file", "the filename names no file"))
+    elif len(filename) > MAX_FILENAME_CHARS:
+        problems.append(("file", f"the filename is {len(filename)} characters long; at most {MAX_FILENAME_CHARS} are allowed"))
+    elif control := [c for c in filename if unicodedata.category(c) in ("Cc", "Cs")]:  # controls, lone surrogates
+        problems.append(("file", f"the filename contains U+{ord(control[0]):04X}, a control character; rename the file"))
+    return problems
+
+
+def _check_upload(fileobj: BinaryIO, filename: str, max_bytes: int, max_line_bytes: int) -> tuple[str, int, str | None, int]:
     fileobj.seek(0)
-    check = check_jsonl(_hashed_lines(fileobj, digest, size))
+    metered = _MeteredFile(fileobj, max_bytes)
+    check = check_jsonl(metered, max_line_bytes=max_line_bytes)
     if not check.ok:
         raise InvalidRequest(
             f"{filename} is not a valid fine-tuning file: {check.summary()}. "
@@ -35,15 +77,18 @@ def _check_upload(fileobj: BinaryIO, filename: str) -> tuple[str, int, str | Non
             param="file", code="invalid_file",
         )
     fileobj.seek(0)
-    return digest.hexdigest(), size[0], check.format, check.n_examples
+    return metered.digest.hexdigest(), metered.size, check.format, check.n_examples
 
 
 async def upload_file(services: Services, tenant: str, fileobj: BinaryIO, filename: str, purpose: str) -> FileRecord:
-    if purpose not in ACCEPTED_PURPOSES:
-        raise InvalidRequest(
-            f"purpose must be one of: {', '.join(ACCEPTED_PURPOSES)} (got {purpose!r})", param="purpose"
-        )
-    sha256, size, fmt, n_examples = await asyncio.to_thread(_check_upload, fileobj, filename)
+    filename = _base_name(filename)
+    problems = _field_problems(purpose, filename)
+    if problems:
+        raise InvalidRequest("; ".join(message for _, message in problems), param=problems[0][0])
+    settings = services.settings
+    sha256, size, fmt, n_examples = await asyncio.to_thread(
+        _check_upload, fileobj, filename, settings.max_upload_bytes, settings.max_line_bytes
+    )
     file_id = new_file_id()
     await asyncio.to_thread(services.store.put_fileobj, keys.file_content(tenant, file_id), fileobj)
     record = FileRecord(
@@ -59,9 +104,26 @@ async def get_file(services: Services, tenant: str, file_id: str) -> FileRecord:
     try:
         return await services.files.get(tenant, file_id)
     except RecordNotFound:
-        raise NotFound(f"no file '{file_id}'", param="file_id") from None
+        raise NotFound(f"no file {quoted(file_id)}", param="file_id") from None
 
 
-async def file_content(services: Services, tenant: str, file_id: str) -> bytes:
+async def file_content(services: Services, tenant: str, file_id: str) -> AsyncIterator[bytes]:
+    """The file's bytes in chunks, from a copy on local disk: a download never holds a whole file in memory."""
     await get_file(services, tenant, file_id)
-    return await asyncio.to_thread(services.store.get_bytes, keys.file_content(tenant, file_id))
+    copy = await asyncio.to_thread(_local_copy, services.store, keys.file_content(tenant, file_id))
+    return _chunks(copy)
+
+
+def _local_copy(store: Store, key: str) -> BinaryIO:
+    """The object, downloaded into a temporary file that is deleted at once: it stays readable while open,
+    and nothing is left behind however the download ends."""
+    with tempfile.TemporaryDirectory(prefix="ftaas-download-") as folder:
+        path = Path(folder) / "content"
+        store.download_file(key, path)
+        return open(path, "rb")
+
+
+async def _chunks(fileobj: BinaryIO) -> AsyncIterator[bytes]:
+    with fileobj:
+        while chunk := await asyncio.to_thread(fileobj.read, DOWNLOAD_CHUNK_BYTES):
+            yield chunk

@@ -1,5 +1,6 @@
 """Training-file validation for the five formats: detection, per-format rules, one format per file."""
 
+import io
 import json
 
 import pytest
@@ -10,6 +11,8 @@ from jobs.data.formats import (
     MAX_REPORTED_PROBLEMS,
     check_jsonl,
     detect_format,
+    human_bytes,
+    read_lines,
 )
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
@@ -163,3 +166,82 @@ def test_problems_are_capped_but_counted_and_empty_files_have_no_format():
     assert check.summary().endswith("; and 5 more problems")
     empty = check_jsonl([b"\n", b"  \n"])
     assert not empty.ok and empty.format is None and empty.summary() == "the file has no examples"
+
+
+# Strict JSON of UTF-8 text: what the parser alone would let through, or fail on, is reported with its line.
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"[" * 100_000, "not valid JSON (nested too deeply)"),
+        (b'{"text": "a", "label": ' + b"1" * 5000 + b"}", "an integer of 5000 digits is too long to read"),
+        (b'{"text": NaN}', "NaN is not a JSON number (JSON has no NaN or Infinity)"),
+        (b'{"text": "a", "label": -Infinity}', "-Infinity is not a JSON number (JSON has no NaN or Infinity)"),
+        (b'{"text": "a", "label": 1e999}', "the number 1e999 is too large for a 64-bit float"),
+        (b'{"text": "a", "text": "b"}', "the key 'text' appears twice in one object"),
+        (b'\xef\xbb\xbf{"text": "a"}', "starts with a byte order mark (BOM); save the file as UTF-8 without a BOM"),
+        (b'{"text": "caf\xe9"}', "not UTF-8 text (the byte 0xe9 at position 14); save the file as UTF-8"),
+        (b'{"text": "a"}\r{"text": "b"}\r', r"not valid JSON (Extra data at column 15); lines must end with \n or \r\n, and a lone \r does not end a line"),
+        (b'{"text": "a\x00"}', "not valid JSON (Invalid control character at column 12)"),
+        (b'{"text": "a\\ud800"}', "text contains a lone surrogate (U+D800), which is not Unicode text and cannot be encoded as UTF-8"),
+        (b'{"text": "a\\u0000"}', "text contains U+0000 (NUL), which is not text"),
+        (json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "\udc00"}]}).encode(),
+         "messages[1].content contains a lone surrogate (U+DC00)"),
+        (json.dumps({**PREFERENCE, "preferred_output": [{"role": "assistant", "content": "\ud83d"}]}).encode(),
+         "preferred_output[0].content contains a lone surrogate (U+D83D)"),
+        (json.dumps({"text": "a", "label": "\x00"}).encode(), "label contains U+0000 (NUL)"),
+        (json.dumps({"text": "a", "bad key": ["\ud800"]}).encode(), "['bad key'][0] contains a lone surrogate"),
+        (json.dumps({"text\ud800": "a"}).encode(), "a key in the object contains a lone surrogate"),
+    ],
+)
+def test_what_strict_json_of_text_rules_out_is_named(raw, message):
+    check = check_jsonl([b'{"text": "fine"}\n', raw + b"\n"])
+    assert check.problems[0].startswith(f"line 2: {message}"), check.problems
+
+
+def test_escaped_text_that_is_valid_unicode_passes():
+    check = check_jsonl([b'{"text": "\\ud83d\\ude00 caf\\u00e9 \\t tab"}\n', "{\"text\": \"café\"}\r\n".encode()])
+    assert check.ok, check.summary()
+
+
+def test_a_line_over_the_limit_is_reported_and_its_neighbours_keep_their_numbers():
+    fits = b'{"text": "' + b"x" * 87 + b'"}\n'  # 100 bytes, the line break included
+    too_long = b'{"text": "' + b"x" * 88 + b'"}\n'
+    check = check_jsonl(io.BytesIO(fits + too_long + b"{oops\n" + fits), max_line_bytes=100)
+    assert check.problems == [
+        "line 2: longer than the limit of 100 bytes (100 bytes) per line",
+        "line 3: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+    ]
+    assert check.n_examples == 2
+
+
+class RecordingFile(io.BytesIO):
+    """Remembers the most bytes one readline was allowed to return."""
+
+    largest_request = 0
+
+    def readline(self, size=-1):
+        assert size > 0, "an unbounded readline"
+        self.largest_request = max(self.largest_request, size)
+        return super().readline(size)
+
+
+def test_reading_lines_never_holds_more_than_the_limit():
+    huge_line = b"[" + b"1," * 5_000_000 + b"1]\n"  # 10 MB, one line
+    f = RecordingFile(b'{"text": "a"}\n' + huge_line + b'{"text": "b"}')
+    lines = list(read_lines(f, max_line_bytes=1000))
+    assert f.largest_request == 1001
+    assert [len(line) for line in lines] == [14, 1001, 13]  # the long line cut short, the rest dropped
+
+
+def test_human_bytes():
+    assert [human_bytes(n) for n in (0, 1023, 1024, 8 * 1024 * 1024, 1536 * 1024 * 1024)] == [
+        "0 bytes", "1023 bytes", "1.0 KiB", "8.0 MiB", "1.5 GiB",
+    ]
+
+
+def test_a_file_broken_only_by_lone_carriage_returns_is_told_so_even_as_one_overlong_line():
+    check = check_jsonl(io.BytesIO(b'{"text": "a"}\r' * 20), max_line_bytes=100)
+    assert check.problems == [
+        r"line 1: longer than the limit of 100 bytes (100 bytes) per line; lines must end with \n or \r\n, and a lone \r does not end a line"
+    ]
