@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id
+from jobs.ids import is_checkpoint_ref, is_file_id, is_fine_tuned_model_id
 
 # "auto" defaults: chosen so that the default job learns a small chat task (a few hundred examples)
 # in a minute or two on two CPU cores (tests/support/measure_task.py measures it). Documented in
@@ -342,7 +342,7 @@ def _by_type(value: Any, handler: Any) -> Any:
     if not isinstance(value, dict):
         return handler(value)
     tag = value.get("type", "lora")
-    if tag not in TRAINING_TYPE_MODELS:
+    if not isinstance(tag, str) or tag not in TRAINING_TYPE_MODELS:  # a list or an object is no type name
         raise PydanticCustomError(
             "unknown_training_type",
             "unknown training_type.type '{tag}'; available: {available}",
@@ -463,6 +463,11 @@ class JobSpec(BaseModel):
     @classmethod
     def _file_exists(cls, file_id: str | None, info: ValidationInfo) -> str | None:
         known = (info.context or {}).get("known_files")
+        if file_id is not None and known is not None and not is_file_id(file_id):
+            raise PydanticCustomError(
+                "invalid_file_id", "{shown} is not a file id (file-…); upload the file with POST /v1/files and "
+                "use the id it returns", {"shown": repr(file_id)[:80]},
+            )
         if file_id is not None and known is not None and file_id not in known:
             raise PydanticCustomError(
                 "file_not_found", "no file '{file_id}'; upload it first with POST /v1/files", {"file_id": file_id}

@@ -22,6 +22,7 @@ from service.dependencies import Services, provide_services, provide_tenant
 from service.errors import EXCEPTION_HANDLERS
 from service.files.controller import FilesController
 from service.fine_tuning.controller import FineTuningController
+from service.logs import send_request_id
 from service.metrics import ApiMetrics, metrics_middleware
 from service.models.controller import ModelsController
 from service.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
+        before_send=[send_request_id],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": metrics}),
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,

@@ -1,17 +1,32 @@
-"""One exception tree; one mapping to OpenAI's error body `{"error": {"message", "type", "param", "code"}}`."""
+"""One exception tree; one mapping to OpenAI's error body `{"error": {"message", "type", "param", "code"}}`.
 
+Every 5xx is logged here, once, as one line carrying the request id the client also receives (`x-request-id`).
+"""
+
+import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from pydantic import BaseModel, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from jobs.ids import InvalidId
+from jobs.store import InvalidKey, StoreUnavailable
+from service.logs import request_id
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
     status_code = 400
     type = "invalid_request_error"
     code: str | None = None
+    retry_after_s: int | None = None  # sent as `Retry-After` when set
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -50,6 +65,12 @@ class ServiceUnavailable(ApiError):
     status_code = 503
     type = "server_error"
     code = "unavailable"
+    retry_after_s = RETRY_AFTER_S
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A value the caller sent, safe to echo in a message: quoted, control characters escaped, bounded."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _param(loc: tuple[Any, ...]) -> str:
@@ -69,13 +90,33 @@ def error_body(message: str, type_: str, param: str | None, code: str | None) ->
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def api_error_handler(_: Request, exc: ApiError) -> Response:
-    return Response(
-        error_body(exc.message, exc.type, exc.param, exc.code), status_code=exc.status_code, media_type=MediaType.JSON
-    )
+def _log_server_error(request: Request, status: int, code: str | None, cause: BaseException) -> None:
+    fields = {
+        "request_id": request_id(request.scope), "method": request.method, "path": request.scope["path"],
+        "status": status, "code": code, "error": f"{type(cause).__name__}: {cause}",
+    }
+    if status == 500:  # a bug: keep the traceback
+        log.error("%s %s failed with %s", request.method, request.scope["path"], type(cause).__name__,
+                  exc_info=cause, extra=fields)
+    else:
+        log.warning("%s %s answered %d: %s", request.method, request.scope["path"], status, cause, extra=fields)
 
 
-def http_exception_handler(_: Request, exc: HTTPException) -> Response:
+def _respond(
+    request: Request, status: int, message: str, type_: str, param: str | None, code: str | None, *,
+    cause: BaseException, headers: dict[str, str] | None = None,
+) -> Response:
+    if status >= 500:
+        _log_server_error(request, status, code, cause)
+    return Response(error_body(message, type_, param, code), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def api_error_handler(request: Request, exc: ApiError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+    return _respond(request, exc.status_code, exc.message, exc.type, exc.param, exc.code, cause=exc, headers=headers)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     """Litestar's own errors (bad query parameters, unknown routes, oversized bodies) in OpenAI's shape."""
     message = exc.detail
     param = None
@@ -87,24 +128,47 @@ def http_exception_handler(_: Request, exc: HTTPException) -> Response:
     code = {401: "invalid_api_key", 404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}.get(
         exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error"
     )
-    return Response(
-        error_body(message, type_, param, code), status_code=exc.status_code, media_type=MediaType.JSON,
-        headers=getattr(exc, "headers", None),
-    )
+    return _respond(request, exc.status_code, message, type_, param, code, cause=exc, headers=getattr(exc, "headers", None))
+
+
+def invalid_id_handler(request: Request, exc: InvalidId | InvalidKey) -> Response:
+    """Backstop: a malformed id, or a key the store refuses, names no object (the lookups should say so first)."""
+    message = f"no such object: {exc}" if isinstance(exc, InvalidId) else "no such object"
+    return api_error_handler(request, NotFound(message))
+
+
+def too_deep_handler(request: Request, exc: RecursionError) -> Response:
+    """The JSON decoder gives up on input nested thousands of levels deep with a RecursionError: bad input, not a bug."""
+    return api_error_handler(request, InvalidRequest("the request body is nested too deeply"))
+
+
+# What a backing service's outage looks like, and the code a client can branch on.
+OUTAGES: dict[type[Exception], tuple[str, str]] = {
+    StoreUnavailable: ("store_unavailable", "the object store is not reachable"),
+    RedisConnectionError: ("queue_unavailable", "the job queue (Redis) is not reachable"),
+    RedisTimeoutError: ("queue_unavailable", "the job queue (Redis) did not answer in time"),
+}
+
+
+def outage_handler(request: Request, exc: Exception) -> Response:
+    code, what = next(v for kind, v in OUTAGES.items() if isinstance(exc, kind))
+    error = ServiceUnavailable(f"{what}; the request was not completed: retry in a few seconds", code=code)
+    headers = {"Retry-After": str(error.retry_after_s)}
+    return _respond(request, error.status_code, error.message, error.type, None, code, cause=exc, headers=headers)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return Response(
-        error_body("internal error; the request was not completed", "server_error", None, "internal_error"),
-        status_code=500,
-        media_type=MediaType.JSON,
-    )
+    message = f"internal error; the request was not completed (request id {request_id(request.scope)})"
+    return _respond(request, 500, message, "server_error", None, "internal_error", cause=exc)
 
 
 EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
     HTTPException: http_exception_handler,
+    InvalidId: invalid_id_handler,
+    InvalidKey: invalid_id_handler,
+    RecursionError: too_deep_handler,
+    **{kind: outage_handler for kind in OUTAGES},
     Exception: internal_error_handler,
 }
 
@@ -120,9 +184,21 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def _documented(description: str) -> ResponseSpec:
+    return ResponseSpec(ErrorBody, description=description, generate_examples=False)
+
+
 # Documented on every /v1 operation, so generated clients can parse errors.
 ERROR_RESPONSES = {
-    400: ResponseSpec(ErrorBody, description="Invalid request; the message lists every problem", generate_examples=False),
-    401: ResponseSpec(ErrorBody, description="Missing or invalid API key", generate_examples=False),
-    404: ResponseSpec(ErrorBody, description="No such object for this API key's tenant", generate_examples=False),
+    400: _documented("Invalid request; the message lists every problem"),
+    401: _documented("Missing or invalid API key"),
+    404: _documented("No such object for this API key's tenant"),
+    503: _documented(
+        "A backing service (object store, Redis, inference server) is unreachable; nothing was changed. "
+        "Retry after the `Retry-After` header's seconds"
+    ),
 }
+# Operations that change an object's state.
+CONFLICT_RESPONSES = {**ERROR_RESPONSES, 409: _documented("The object's state does not allow this (e.g. the job has finished)")}
+# Operations that read a request body: the server's body-size limit applies.
+BODY_RESPONSES = {**ERROR_RESPONSES, 413: _documented("The request body is larger than the server's limit, stated in the message")}

@@ -11,30 +11,35 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from service.dependencies import Deps
-from service.errors import ERROR_RESPONSES, ServiceUnavailable
+from service.errors import BODY_RESPONSES, ServiceUnavailable
 from service.inference.schemas import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
+from service.logs import REQUEST_ID_HEADER, request_id
 
 FORWARDED_HEADERS = ("authorization", "content-type")
+RETURNED_HEADERS = ("retry-after",)
 
 
 async def _forward(services: Deps, request: Request) -> Response[bytes]:
     headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
+    headers[REQUEST_ID_HEADER] = request_id(request.scope)  # one id in both processes' logs
     try:
         upstream = await services.serving.post(request.url.path, content=await request.body(), headers=headers)
     except httpx.TransportError:
         raise ServiceUnavailable(
             f"the inference server at {services.settings.serving_url} is not reachable; "
-            "start it with `ftaas serve` (or run everything with `ftaas up`)"
+            "start it with `ftaas serve` (or run everything with `ftaas up`)",
+            code="inference_unavailable",
         ) from None
     return Response(
         upstream.content,
         status_code=upstream.status_code,
         media_type=upstream.headers.get("content-type", "application/json"),
+        headers={k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS},
     )
 
 
 def _documented(response_type: type) -> dict:
-    return {**ERROR_RESPONSES, 200: ResponseSpec(response_type, description="OK", generate_examples=False)}
+    return {**BODY_RESPONSES, 200: ResponseSpec(response_type, description="OK", generate_examples=False)}
 
 
 @post(

@@ -16,13 +16,14 @@ from litestar.params import JSONBody
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from jobs.catalog import Catalog
-from jobs.ids import is_fine_tuned_model_id
+from jobs.ids import InvalidId, is_fine_tuned_model_id
 from jobs.serving.engine import InferenceEngine
 from jobs.serving.errors import InvalidGenerationRequest, ModelNotFound, ServingError
-from jobs.store import open_store
+from jobs.store import StoreUnavailable, open_store
 from service.auth import require_api_key
 from service.errors import EXCEPTION_HANDLERS, ApiError, InvalidRequest, NotFound, ServiceUnavailable
 from service.inference.schemas import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
+from service.logs import send_request_id
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,17 +47,23 @@ def _api_error(exc: ServingError) -> ApiError:
 
 
 async def _serve(state: State, request: Request, call: Callable[[str, Req], Resp], body: Req) -> Resp:
-    """Run the blocking engine call in a thread, map engine errors to API errors, count the request."""
+    """Run the blocking engine call in a thread, map engine errors to API errors, count the request.
+
+    A store outage (while finding or downloading an adapter) goes on to the shared mapping: 503 with Retry-After.
+    """
     kind = "fine_tuned" if is_fine_tuned_model_id(body.model) else "base"
     status = 500
     try:
         result = await asyncio.to_thread(call, request.state.tenant, body)
         status = 200
         return result
-    except ServingError as exc:
-        error = _api_error(exc)
+    except (ServingError, InvalidId) as exc:
+        error = _api_error(ModelNotFound(body.model) if isinstance(exc, InvalidId) else exc)
         status = error.status_code
         raise error from None
+    except StoreUnavailable:
+        status = 503
+        raise
     finally:
         state.engine.metrics.requests.labels(kind, str(status)).inc()
 
@@ -84,7 +91,7 @@ async def readyz(state: State) -> dict[str, str]:
         await asyncio.to_thread(state.engine.check)
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; the details go to the log, not the client
         log.warning("readiness: store check failed: %s", exc)
-        raise ServiceUnavailable("the object store cannot be reached") from None
+        raise ServiceUnavailable("the object store cannot be reached", code="store_unavailable") from None
     return {"status": "ready"}
 
 
@@ -106,6 +113,7 @@ def create_serving_app(settings: Settings | None = None, engine: InferenceEngine
         route_handlers=[create_chat_completion, create_completion, healthz, readyz, metrics],
         guards=[require_api_key],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[send_request_id],
         state=State({"settings": settings, "engine": engine}),
         logging_config=None,  # keep the process's JSON log lines (service.logs)
     )

@@ -1,10 +1,11 @@
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.exceptions import SerializationException
+from litestar.params import FromPath, QueryParameter
 
 from service.dependencies import Deps, Tenant
-from service.errors import ERROR_RESPONSES, InvalidRequest
+from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest
 from service.fine_tuning import service
 from service.fine_tuning.openapi import JOB_SPEC_BODY
 from service.fine_tuning.schemas import (
@@ -17,6 +18,11 @@ from service.fine_tuning.schemas import (
 )
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size")]
+After = Annotated[str | None, QueryParameter(description="The last id of the previous page; empty or absent for the first page")]
+
+
+def _cursor(after: str | None) -> str | None:
+    return after or None  # `?after=` means "from the start", as in OpenAI's API
 
 
 class FineTuningController(Controller):
@@ -24,21 +30,21 @@ class FineTuningController(Controller):
     tags = ["fine_tuning"]
 
     @post(
-        "/", responses=ERROR_RESPONSES, operation_id="create_fine_tuning_job", status_code=200, dependencies=JOB_SPEC_BODY,
+        "/", responses=BODY_RESPONSES, operation_id="create_fine_tuning_job", status_code=200, dependencies=JOB_SPEC_BODY,
         summary="Create a fine-tuning job", description="Every problem with the request is reported at once.",
     )
     async def create_fine_tuning_job(self, services: Deps, tenant: Tenant, request: Request) -> FineTuningJob:
         try:
             body: Any = await request.json()
-        except Exception:
-            raise InvalidRequest("the request body is not valid JSON") from None
+        except SerializationException as exc:
+            raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
         return FineTuningJob.from_record(await service.create_job(services, tenant, body))
 
     @get("/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first")
     async def list_fine_tuning_jobs(
-        self, services: Deps, tenant: Tenant, after: FromQuery[str | None] = None, limit: Limit = 20
+        self, services: Deps, tenant: Tenant, after: After = None, limit: Limit = 20
     ) -> FineTuningJobList:
-        jobs, has_more = await service.list_jobs(services, tenant, after, limit)
+        jobs, has_more = await service.list_jobs(services, tenant, _cursor(after), limit)
         return FineTuningJobList(data=[FineTuningJob.from_record(j) for j in jobs], has_more=has_more)
 
     @get("/{fine_tuning_job_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_fine_tuning_job", summary="Get a fine-tuning job")
@@ -46,7 +52,7 @@ class FineTuningController(Controller):
         return FineTuningJob.from_record(await service.get_job(services, tenant, fine_tuning_job_id))
 
     @post(
-        "/{fine_tuning_job_id:str}/cancel", responses=ERROR_RESPONSES, operation_id="cancel_fine_tuning_job", status_code=200,
+        "/{fine_tuning_job_id:str}/cancel", responses=CONFLICT_RESPONSES, operation_id="cancel_fine_tuning_job", status_code=200,
         summary="Cancel a queued or running job; a running job stops within seconds",
     )
     async def cancel_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
@@ -57,9 +63,9 @@ class FineTuningController(Controller):
         summary="A job's events (progress, metrics, errors), newest first",
     )
     async def list_fine_tuning_events(
-        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: FromQuery[str | None] = None, limit: Limit = 20
+        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: After = None, limit: Limit = 20
     ) -> FineTuningJobEventList:
-        events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, after, limit)
+        events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, _cursor(after), limit)
         return FineTuningJobEventList(data=[FineTuningJobEvent(**e) for e in events], has_more=has_more)
 
     @get(
@@ -68,9 +74,9 @@ class FineTuningController(Controller):
         description="Each checkpoint's `id` or `fine_tuned_model_checkpoint` can be a new job's `model`, to continue training from it.",
     )
     async def list_fine_tuning_checkpoints(
-        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: FromQuery[str | None] = None, limit: Limit = 10
+        self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: After = None, limit: Limit = 10
     ) -> FineTuningJobCheckpointList:
-        checkpoints, has_more = await service.list_checkpoints(services, tenant, fine_tuning_job_id, after, limit)
+        checkpoints, has_more = await service.list_checkpoints(services, tenant, fine_tuning_job_id, _cursor(after), limit)
         data = [FineTuningJobCheckpoint.from_record(c) for c in checkpoints]
         return FineTuningJobCheckpointList(
             data=data, has_more=has_more, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,

@@ -29,7 +29,7 @@ class SamplingParams(BaseModel):
     model: str = Field(min_length=1, description="A base model id or a fine-tuned model id (`ft:…`).")
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT, description=f"Default {DEFAULT_MAX_TOKENS}.")
     temperature: float | None = Field(None, ge=0, le=2, description="0 means greedy decoding. Default 1.")
-    top_p: float | None = Field(None, gt=0, le=1, description="Default 1.")
+    top_p: float | None = Field(None, ge=0, le=1, description="Default 1; 0 means greedy decoding.")
     stop: str | list[str] | None = Field(None, description=f"Up to {MAX_STOP_SEQUENCES} strings that end the output.")
     seed: int | None = Field(None, ge=-(2**63), lt=2**64, description="Makes sampling reproducible.")
     n: int | None = Field(None, description="Only 1 is supported.")
@@ -89,7 +89,8 @@ class SamplingParams(BaseModel):
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0
+        # top_p 0 keeps only the most likely token, which is greedy decoding (and sampling cannot take a 0 top_p).
+        return self.temperature == 0 or self.top_p == 0
 
 
 class ChatMessage(BaseModel):

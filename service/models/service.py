@@ -3,7 +3,7 @@
 from jobs.ids import is_fine_tuned_model_id
 from jobs.repository import RecordNotFound
 from service.dependencies import Services
-from service.errors import NotFound
+from service.errors import NotFound, quoted
 from service.models.schemas import ModelObject
 
 BASE_OWNER = "ftaas"
@@ -29,4 +29,4 @@ async def get_model(services: Services, tenant: str, model_id: str) -> ModelObje
             return ModelObject(id=manifest.id, created=manifest.created_at, owned_by=tenant, parent=manifest.base_model)
         except RecordNotFound:
             pass
-    raise NotFound(f"no model '{model_id}'; GET /v1/models lists the models you can use", param="model")
+    raise NotFound(f"no model {quoted(model_id)}; GET /v1/models lists the models you can use", param="model")

@@ -163,7 +163,7 @@ def test_unknown_model_is_404(local_store, tmp_path, base_model_dir, model):
         ({"n": 2, "logprobs": True}, "n: only n=1 is supported; logprobs: logprobs are not supported"),
         ({"max_tokens": 100_000}, "max_tokens"),
         ({"temperature": 2.5}, "temperature"),
-        ({"top_p": 0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "at most 4 stop sequences"),
         ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tool and function calling"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, "text"),

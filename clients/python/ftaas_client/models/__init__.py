@@ -65,7 +65,9 @@ from .prefix_tuning import PrefixTuning
 from .prompt_tuning import PromptTuning
 from .qlora_training import QloraTraining
 from .qlora_training_compute_dtype import QloraTrainingComputeDtype
-from .readyz_response_200 import ReadyzResponse200
+from .readiness import Readiness
+from .readiness_checks import ReadinessChecks
+from .readiness_status import ReadinessStatus
 from .supervised_method import SupervisedMethod
 from .usage import Usage
 
@@ -135,7 +137,9 @@ __all__ = (
     "PromptTuning",
     "QloraTraining",
     "QloraTrainingComputeDtype",
-    "ReadyzResponse200",
+    "Readiness",
+    "ReadinessChecks",
+    "ReadinessStatus",
     "SupervisedMethod",
     "Usage",
 )

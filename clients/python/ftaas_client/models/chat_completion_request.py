@@ -40,7 +40,7 @@ class ChatCompletionRequest:
         tool_choice (Any | Unset):
         tools (list[Any] | None | Unset):
         top_logprobs (int | None | Unset):
-        top_p (float | None | Unset): Default 1.
+        top_p (float | None | Unset): Default 1; 0 means greedy decoding.
         user (None | str | Unset):
     """
 

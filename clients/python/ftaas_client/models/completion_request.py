@@ -34,7 +34,7 @@ class CompletionRequest:
         stream (bool | None | Unset): Streaming is not supported yet.
         suffix (None | str | Unset):
         temperature (float | None | Unset): 0 means greedy decoding. Default 1.
-        top_p (float | None | Unset): Default 1.
+        top_p (float | None | Unset): Default 1; 0 means greedy decoding.
         user (None | str | Unset):
     """
 

@@ -26,7 +26,7 @@ def _get_kwargs(
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ErrorBody | str | None:
     if response.status_code == 200:
-        response_200 = cast(str, response.json())
+        response_200 = cast(str, response.content)
         return response_200
 
     if response.status_code == 400:
@@ -43,6 +43,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

@@ -65,6 +65,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -93,7 +98,8 @@ def sync_detailed(
 
     Args:
         fine_tuning_job_id (str):
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -128,7 +134,8 @@ def sync(
 
     Args:
         fine_tuning_job_id (str):
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -158,7 +165,8 @@ async def asyncio_detailed(
 
     Args:
         fine_tuning_job_id (str):
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -191,7 +199,8 @@ async def asyncio(
 
     Args:
         fine_tuning_job_id (str):
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:

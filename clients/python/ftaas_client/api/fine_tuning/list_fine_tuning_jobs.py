@@ -61,6 +61,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -87,7 +92,8 @@ def sync_detailed(
     """List fine-tuning jobs, newest first
 
     Args:
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -119,7 +125,8 @@ def sync(
     """List fine-tuning jobs, newest first
 
     Args:
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -146,7 +153,8 @@ async def asyncio_detailed(
     """List fine-tuning jobs, newest first
 
     Args:
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
@@ -176,7 +184,8 @@ async def asyncio(
     """List fine-tuning jobs, newest first
 
     Args:
-        after (None | str | Unset):
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
         limit (int | Unset): Page size Default: 20.
 
     Raises:
