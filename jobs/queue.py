@@ -30,6 +30,6 @@ async def connect(redis_url: str, queue_name: str) -> ArqRedis:
     )
 
 
-async def enqueue_training(redis: ArqRedis, tenant: str, job_id: str) -> None:
+async def enqueue_training(redis: ArqRedis, tenant: str, job_id: str, queue_name: str | None = None) -> None:
     # The arq job id is the ftaas job id, so a job is never queued twice.
-    await redis.enqueue_job(TRAINING_TASK, tenant, job_id, _job_id=job_id)
+    await redis.enqueue_job(TRAINING_TASK, tenant, job_id, _job_id=job_id, _queue_name=queue_name)

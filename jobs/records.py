@@ -73,6 +73,7 @@ class JobRecord(BaseModel):
     n_examples: int | None = None
     task_format: str | None = Field(None, description="The training file's format, which chose the task.")
     starting_model: StartingModel | None = None
+    attempt: int = Field(0, description="How many times a worker has taken the job; the latest holds it (fencing token).")
 
     @property
     def base_model(self) -> str:
@@ -98,11 +99,12 @@ class ModelManifest(BaseModel):
     files: list[str] = Field(default_factory=list, description="Artifact paths relative to the model's artifact folder.")
     extra: dict[str, Any] = Field(default_factory=dict)
     parent: str | None = Field(None, description="The fine-tuned model or checkpoint its job continued training, if any.")
+    attempt: int = Field(0, description="The job attempt that uploaded it; its files lie in that attempt's folder.")
 
     @property
     def artifacts(self) -> str:
         """Store prefix of its adapter/ or model/ folder."""
-        return keys.model_artifacts(self.tenant, self.id)
+        return keys.model_artifacts(self.tenant, self.id, self.attempt)
 
 
 class CheckpointRecord(BaseModel):

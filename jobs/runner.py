@@ -1,21 +1,34 @@
 """One fine-tuning job on the worker, start to finish.
 
 validating_files → queued → running → succeeded | failed | cancelled:
-download and check the files (and the model to continue, if the job continues one), run
-`python -m jobs.train` in a child process (its stdout is a stream of JSON events), forward events
-and progress, store each checkpoint as the child writes it, upload the adapter and results, write
-the model manifest last, then mark the job succeeded. A cancel (a Redis flag set by the API) kills the
-child's whole process group within a second or two.
+take the job (a new attempt), download and check the files (and the model to continue, if the job
+continues one), run `python -m jobs.train` in a child process (its stdout is a stream of JSON events),
+forward events and progress, store each checkpoint as the child writes it, upload the adapter and
+results, then write the model manifest and mark the job succeeded in one fenced step. A cancel (a
+Redis flag set by the API) kills the child's whole process group within a second or two.
 
-When the worker stops mid-job (a rollout, a drained node), the job goes back to `queued` and arq runs
-it again on the next worker, which resumes it from its latest stored checkpoint. A worker that dies
-without stopping stops renewing the job's lease; `recover_orphaned_jobs`, run by every worker, then
-drops arq's claim on the job so that it runs again and resumes the same way. Either way the job gives
-up after MAX_ATTEMPTS.
+What survives what:
+- The worker stops (SIGTERM: a rollout): the job goes back to `queued`; arq runs it again on the next
+  worker, which resumes from the latest stored checkpoint.
+- The worker dies (SIGKILL, node lost): its training child dies with it (parent-death signal); the job's
+  lease expires; `reconcile` (every worker, every few seconds) queues the job again and it resumes.
+- A worker stalls and another takes the job over: every attempt has a number (the job record's
+  `attempt`, raised by `JobRepository.claim`). Status writes, checkpoint records and the publish check
+  it, and the lease keeper kills the child as soon as it sees a newer attempt, so the stalled worker
+  can neither publish nor fail the job. Each attempt works in its own folder and uploads its model into
+  its own store folder.
+- Redis is flushed: `reconcile` finds the store's unfinished jobs that are neither queued nor held by a
+  live worker and queues them again; events already flushed to the store are kept (jobs.events).
+- The store or Redis is unreachable for a while: progress writes are skipped, checkpoint uploads cost a
+  warning, and every write the job's outcome depends on is retried until it lands (or the job's
+  deadline passes). A job never stays `running` without a live owner: if its final write cannot land,
+  its lease is left to expire and the job runs again.
+A job gives up after MAX_ATTEMPTS.
 """
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -24,28 +37,45 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobs import keys
 from jobs.data.validation import InvalidFiles, check_files
-from jobs.events import EventLog
-from jobs.ids import checkpoint_model_name, new_checkpoint_id, new_file_id
+from jobs.events import EventArchive, EventLog
+from jobs.ids import checkpoint_model_name, new_checkpoint_id, result_file_id
 from jobs.keys import RedisKeys
+from jobs.queue import enqueue_training
 from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, JobRecord, ModelManifest, now
-from jobs.repository import CheckpointRepository, FileRepository, JobRepository
+from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
-from jobs.store import Store
+from jobs.store import Store, StoreUnavailable
 
 log = logging.getLogger("ftaas.worker")
 
 MAX_ATTEMPTS = 4
 PROGRESS_WRITE_INTERVAL_S = 5.0
+EVENT_FLUSH_INTERVAL_S = 5.0
 CANCEL_POLL_INTERVAL_S = 0.5
 KILL_GRACE_S = 5.0
+# Outages of the store or Redis: writes the job's outcome depends on are retried with backoff, the final
+# status write for this long (then the lease is left to expire and the job runs again).
+TRANSIENT_ERRORS = (StoreUnavailable, RedisConnectionError, RedisTimeoutError, LockError)
+RETRY_MAX_DELAY_S = 30.0
+FINAL_WRITE_PATIENCE_S = 15 * 60
+
+
+def failpoint(name: str, attempt: int) -> None:
+    """Fault drills (tests/integration/test_faults.py): with FTAAS_FAILPOINT=name the worker dies here, as
+    a crash would, in a job's first attempt. Unset in production."""
+    if attempt == 1 and os.environ.get("FTAAS_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class JobFailed(Exception):
@@ -70,142 +100,274 @@ class WorkerContext:
     queue_name: str = "ftaas:queue"
 
 
-async def run_job(ctx: WorkerContext, tenant: str, job_id: str, attempt: int = 1) -> str:
-    """Run one job (its `attempt`-th run: later ones resume it); returns its final status. Never raises for
-    a job-level failure."""
-    job = await ctx.jobs.get(tenant, job_id)
-    if job.status not in (JobStatus.VALIDATING_FILES, JobStatus.QUEUED, JobStatus.RUNNING):
-        log.info("job %s is %s; nothing to run", job_id, job.status.value)
-        return job.status.value
+@dataclass
+class Attempt:
+    """One worker's run of one job: the record as claimed (its `attempt` is the fencing token)."""
+
+    ctx: WorkerContext
+    job: JobRecord
+    work: Path
+    archive: EventArchive
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    child: asyncio.subprocess.Process | None = None
+    progress: JobProgress | None = None
+
+    @property
+    def id(self) -> str:
+        return self.job.id
+
+    async def event(self, message: str, **fields) -> None:
+        await self.ctx.events.append(self.job.id, message, **fields)
+
+    async def transition(self, target: JobStatus, **changes) -> JobRecord:
+        self.job = await self.ctx.jobs.transition(self.job.tenant, self.job.id, target, attempt=self.job.attempt, **changes)
+        return self.job
+
+
+async def retrying(what: str, call, *args, patience_s: float | None = None, **kwargs):
+    """`await call(*args, **kwargs)`, again and again through store or Redis outages, with backoff; for at
+    most `patience_s` (None: until the caller's deadline cancels it)."""
+    started, delay = time.monotonic(), 1.0
+    while True:
+        try:
+            return await call(*args, **kwargs)
+        except TRANSIENT_ERRORS as exc:
+            if patience_s is not None and time.monotonic() - started + delay > patience_s:
+                raise
+            log.warning("%s: %s; retrying in %.0f s", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY_S)
+
+
+async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
+    """Run one job (a new attempt of it: later ones resume); returns its final status, or `taken_over` when a
+    newer attempt holds it. Never raises for a job-level failure."""
+    # The lease goes first, so that no reconciler sees the job taken without one while it is being claimed.
+    await ctx.redis.set(RedisKeys.job_lease(job_id), 0, px=int(ctx.lease_s * 1000))
+    try:
+        job = await ctx.jobs.claim(tenant, job_id)
+    except RecordNotFound:
+        job = None
+    if job is None or job.status not in (JobStatus.VALIDATING_FILES, JobStatus.QUEUED, JobStatus.RUNNING):
+        await ctx.redis.delete(RedisKeys.job_lease(job_id))
+        log.info("job %s of %s: %s; nothing to run", job_id, tenant, job.status.value if job else "no record")
+        return job.status.value if job else "missing"
     resuming = job.status != JobStatus.VALIDATING_FILES  # validated before a worker stopped or died
-    work = ctx.work_dir / job_id
+    work = ctx.work_dir / f"{job_id}-attempt-{job.attempt}"  # never shared with another attempt
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    lease = asyncio.create_task(_hold_lease(ctx, job))
+    run = Attempt(ctx, job, work, EventArchive(ctx.events, tenant, job_id))
+    keeper = asyncio.create_task(_keep_holding(run))
+    archiver = asyncio.create_task(_archive_events(run))
     deadline = asyncio.timeout(ctx.job_timeout_s)
+    settled = False  # the job's outcome is written (or it is another attempt's to write)
     try:
-        if attempt > MAX_ATTEMPTS:
-            raise JobFailed("interrupted", f"the job's worker stopped or died {attempt - 1} times; create the job again, "
-                            f"or continue from its latest checkpoint (GET /v1/fine_tuning/jobs/{job_id}/checkpoints)")
+        if job.attempt > MAX_ATTEMPTS:
+            raise JobFailed("interrupted", f"the job's worker stopped or died {job.attempt - 1} times; create the job "
+                            f"again, or continue from its latest checkpoint (GET /v1/fine_tuning/jobs/{job_id}/checkpoints)")
         async with deadline:
-            job = await (_prepare_resume(ctx, job, work) if resuming else _validate_files(ctx, job, work))
-            if job.status == JobStatus.QUEUED:
-                job = await ctx.jobs.transition(tenant, job_id, JobStatus.RUNNING, started_at=job.started_at or now())
-                await ctx.events.append(job_id, "Fine-tuning job resumed" if resuming else "Fine-tuning job started")
-            summary = await _train(ctx, job, work, resume=resuming)
-            job = await _publish(ctx, job, work, summary)
-        await ctx.events.append(job_id, f"The job has successfully completed; new model: {job.fine_tuned_model}")
-        return job.status.value
-    except TimeoutError as exc:
-        if deadline.expired():
-            await _fail(ctx, job, "timeout", f"the job ran longer than FTAAS_JOB_TIMEOUT_SECONDS ({ctx.job_timeout_s:.0f} s)")
-        else:
-            log.exception("job %s failed", job_id)
-            await _fail(ctx, job, "internal_error", f"internal error: TimeoutError: {exc}")
-        return JobStatus.FAILED.value
+            await (_prepare_resume(run) if resuming else _validate_files(run))
+            if run.job.status == JobStatus.QUEUED:
+                await retrying("start", run.transition, JobStatus.RUNNING, started_at=run.job.started_at or now())
+                await run.event("Fine-tuning job resumed" if resuming else "Fine-tuning job started")
+            summary = await _train(run, resume=resuming)
+            await _publish(run, summary)
+        settled = True
+        failpoint("published", job.attempt)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await run.event(f"The job has successfully completed; new model: {run.job.fine_tuned_model}")
+        return run.job.status.value
+    except JobTakenOver:
+        settled = True
+        log.warning("job %s: attempt %d was taken over by a newer one; leaving it alone", job_id, job.attempt)
+        return "taken_over"
     except InvalidTransition:
         # The API cancelled the job while we worked; the cancel already wrote the final status.
-        return (await ctx.jobs.get(tenant, job_id)).status.value
-    except JobFailed as exc:
-        await _fail(ctx, job, exc.code, exc.message)
-        return JobStatus.FAILED.value
+        settled = True
+        await _record_final_progress(run)
+        return JobStatus.CANCELLED.value
     except asyncio.CancelledError:
-        await _requeue(ctx, job)
+        settled = await _requeue(run)
         raise
     except Exception as exc:
-        log.exception("job %s failed", job_id)
-        await _fail(ctx, job, "internal_error", f"internal error: {type(exc).__name__}: {exc}")
-        return JobStatus.FAILED.value
+        if isinstance(exc, TimeoutError) and deadline.expired():
+            code, message = "timeout", f"the job ran longer than FTAAS_JOB_TIMEOUT_SECONDS ({ctx.job_timeout_s:.0f} s)"
+        elif isinstance(exc, JobFailed):
+            code, message = exc.code, exc.message
+        else:
+            log.exception("job %s failed", job_id)
+            code, message = "internal_error", f"internal error: {type(exc).__name__}: {exc}"
+        settled = await _fail(run, code, message)
+        return JobStatus.FAILED.value if settled else "unsettled"
     finally:
-        lease.cancel()
-        await ctx.redis.hdel(RedisKeys.running_jobs(ctx.queue_name), job_id)
-        await ctx.redis.delete(RedisKeys.job_lease(job_id))
-        await ctx.events.persist(tenant, job_id)
-        shutil.rmtree(work, ignore_errors=True)
+        keeper.cancel()
+        archiver.cancel()
+        await _let_go(run, settled)
 
 
-async def _hold_lease(ctx: WorkerContext, job: JobRecord) -> None:
-    """Say, for as long as this worker runs `job`, that a live worker runs it."""
+async def _let_go(run: Attempt, settled: bool) -> None:
+    """Store the events and give the lease back; an unsettled job keeps its lease until it expires, so the
+    reconciler runs it again instead of leaving it `running` with no owner."""
+    ctx = run.ctx
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        await run.archive.flush()
+        if settled:
+            await ctx.redis.delete(RedisKeys.job_lease(run.id))
+    shutil.rmtree(run.work, ignore_errors=True)
+
+
+async def _keep_holding(run: Attempt) -> None:
+    """For as long as this attempt runs: renew the job's lease, and stop everything the moment a newer
+    attempt holds the job (a stalled worker that wakes up must not go on)."""
+    ctx = run.ctx
     while True:
-        await ctx.redis.set(RedisKeys.job_lease(job.id), 1, px=int(ctx.lease_s * 1000))
-        # Listed after the lease exists, so that no other worker ever sees it listed without one.
-        await ctx.redis.hset(RedisKeys.running_jobs(ctx.queue_name), job.id, job.tenant)
+        try:
+            await ctx.jobs.check_holder(run.job)
+        except JobTakenOver:
+            run.lost.set()
+            if run.child is not None:
+                _kill_group(run.child, signal.SIGKILL)
+            return
+        except TRANSIENT_ERRORS:
+            pass  # cannot tell now; keep the lease
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await ctx.redis.set(RedisKeys.job_lease(run.id), run.job.attempt, px=int(ctx.lease_s * 1000))
         await asyncio.sleep(ctx.lease_s / 4)
 
 
-async def recover_orphaned_jobs(ctx: WorkerContext) -> list[str]:
-    """Jobs taken by a worker that died without stopping (their lease expired) run again: dropping arq's
-    claim lets the next free worker take them, and they resume from their latest checkpoint."""
-    recovered = []
-    running = RedisKeys.running_jobs(ctx.queue_name)
-    for job_id, tenant in (await ctx.redis.hgetall(running)).items():
-        job_id = job_id.decode() if isinstance(job_id, bytes) else job_id
-        if await ctx.redis.exists(RedisKeys.job_lease(job_id)):
+async def _archive_events(run: Attempt) -> None:
+    while True:
+        await asyncio.sleep(EVENT_FLUSH_INTERVAL_S)
+        try:
+            await run.archive.flush()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("job %s: events not stored yet: %s", run.id, exc)
+
+
+async def reconcile(ctx: WorkerContext) -> list[str]:
+    """Bring the queue in line with the store: every unfinished job is waiting in the queue or held by a live
+    worker; any other is queued again (it resumes from its latest checkpoint). Covers a worker that died
+    (its lease expired), a Redis that lost the queue, and an API that stopped between writing a job and
+    queueing it."""
+    redis = ctx.redis
+    await redis.set(RedisKeys.RECONCILER_SINCE, int(time.time()), nx=True)
+    # Just after Redis lost its data, live workers have not renewed their leases yet: wait a lease first.
+    redis_is_new = time.time() - int(await redis.get(RedisKeys.RECONCILER_SINCE) or 0) < ctx.lease_s
+    queued_again = []
+    unfinished = await ctx.jobs.unfinished()
+    if not redis_is_new:
+        await _free_claims_on_ended_jobs(ctx, {job_id for _, job_id in unfinished})
+    for tenant, job_id in unfinished:
+        # Redis first: a job that is held or waiting costs no store read.
+        if await redis.exists(RedisKeys.job_lease(job_id)):
             continue
-        await ctx.redis.delete(in_progress_key_prefix + job_id)  # the arq job id is the ftaas job id
-        await ctx.redis.hdel(running, job_id)
-        log.warning("job %s: its worker stopped answering; it will run again", job_id)
-        await ctx.events.append(job_id, "The worker running this job stopped answering; the job will resume from "
-                                "its latest checkpoint on the next free worker", level="warning")
-        recovered.append(job_id)
-    return recovered
+        taken = await redis.exists(in_progress_key_prefix + job_id)  # the arq job id is the ftaas job id
+        if not taken and await redis.zscore(ctx.queue_name, job_id) is not None:
+            continue  # waiting for a worker
+        try:
+            job = await ctx.jobs.get(tenant, job_id)
+        except RecordNotFound:
+            continue  # being created right now (the marker goes first), or a creation that failed half-way
+        if job.status.is_terminal:
+            await ctx.jobs.forget_unfinished(tenant, job_id)
+            continue
+        if job.status == JobStatus.RUNNING or taken:
+            if redis_is_new:
+                continue
+            await redis.delete(in_progress_key_prefix + job_id)
+            log.warning("job %s: its worker stopped answering; it will run again", job_id)
+            await ctx.events.append(job_id, "The worker running this job stopped answering; the job will resume "
+                                    "from its latest checkpoint on the next free worker", level="warning")
+        await enqueue_training(redis, tenant, job_id, queue_name=ctx.queue_name)  # arq refuses a duplicate
+        queued_again.append(job_id)
+    return queued_again
 
 
-async def _fail(ctx: WorkerContext, job: JobRecord, code: str, message: str) -> None:
-    with contextlib.suppress(InvalidTransition):
-        await ctx.jobs.transition(
-            job.tenant, job.id, JobStatus.FAILED, error=JobError(code=code, message=message), finished_at=now()
-        )
-        await ctx.events.append(job.id, f"Job failed: {message}", level="error")
+async def _free_claims_on_ended_jobs(ctx: WorkerContext, unfinished: set[str]) -> None:
+    """A worker that died after a job ended left arq's claim on it: drop the claim, so that the next worker
+    takes the job off the queue (and finds nothing to run) instead of it blocking the queue for a day."""
+    for raw in await ctx.redis.zrange(ctx.queue_name, 0, -1):
+        job_id = raw.decode() if isinstance(raw, bytes) else raw
+        if job_id not in unfinished and not await ctx.redis.exists(RedisKeys.job_lease(job_id)):
+            await ctx.redis.delete(in_progress_key_prefix + job_id)
 
 
-async def _requeue(ctx: WorkerContext, job: JobRecord) -> None:
+async def _fail(run: Attempt, code: str, message: str) -> bool:
+    """Write the failure (retried through outages); False if it could not be written."""
+    try:
+        await retrying("record the failure", run.transition, JobStatus.FAILED,
+                       error=JobError(code=code, message=message), finished_at=now(), estimated_finish=None,
+                       progress=run.progress or run.job.progress, patience_s=FINAL_WRITE_PATIENCE_S)
+    except (InvalidTransition, JobTakenOver):
+        return True  # cancelled, or another attempt's to settle
+    except TRANSIENT_ERRORS:
+        log.error("job %s: the failure (%s) could not be recorded; the job will run again", run.id, message)
+        return False
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        await run.event(f"Job failed: {message}", level="error")
+    return True
+
+
+async def _requeue(run: Attempt) -> bool:
     """The worker is stopping: a running job goes back to the queue (arq runs it again on the next worker)."""
-    if (await ctx.jobs.get(job.tenant, job.id)).status != JobStatus.RUNNING:
-        return  # still validating (the next run validates again) or already ended
-    with contextlib.suppress(InvalidTransition):
-        await ctx.jobs.transition(job.tenant, job.id, JobStatus.QUEUED, estimated_finish=None)
-        await ctx.events.append(job.id, "The worker stopped; the job is queued again and will resume from its "
-                                "latest checkpoint on the next worker", level="warning")
+    try:
+        if (await run.ctx.jobs.get(run.job.tenant, run.id)).status != JobStatus.RUNNING:
+            return True  # still validating (the next run validates again) or already ended
+        await run.transition(JobStatus.QUEUED, estimated_finish=None)
+        await run.event("The worker stopped; the job is queued again and will resume from its latest checkpoint "
+                        "on the next worker", level="warning")
+    except (InvalidTransition, JobTakenOver):
+        pass
+    except TRANSIENT_ERRORS:
+        return False
+    return True
 
 
-async def _download_files(ctx: WorkerContext, job: JobRecord, work: Path) -> dict[str, Path]:
-    paths = {}
+async def _record_final_progress(run: Attempt) -> None:
+    if run.progress is not None:
+        with contextlib.suppress(JobTakenOver, *TRANSIENT_ERRORS):
+            await run.ctx.jobs.update(run.job.tenant, run.id, attempt=run.job.attempt, even_if_ended=True,
+                                      progress=run.progress)
+
+
+async def _download_files(run: Attempt) -> dict[str, Path]:
+    job, paths = run.job, {}
     for role, file_id in (("training_file", job.spec.training_file), ("validation_file", job.spec.validation_file)):
         if file_id is not None:
-            paths[role] = work / f"{role}.jsonl"
-            await asyncio.to_thread(ctx.store.download_file, keys.file_content(job.tenant, file_id), paths[role])
+            paths[role] = run.work / f"{role}.jsonl"
+            await retrying(f"download {file_id}", asyncio.to_thread, run.ctx.store.download_file,
+                           keys.file_content(job.tenant, file_id), paths[role])
     return paths
 
 
-async def _prepare_resume(ctx: WorkerContext, job: JobRecord, work: Path) -> JobRecord:
+async def _prepare_resume(run: Attempt) -> None:
     """Download the (already validated) files and the job's latest stored checkpoint, where the child resumes."""
-    await _download_files(ctx, job, work)
-    stored = await ctx.checkpoints.list(job.tenant, job.id)
+    ctx, job = run.ctx, run.job
+    await _download_files(run)
+    stored = await retrying("list checkpoints", ctx.checkpoints.list, job.tenant, job.id)
     if not stored:
-        await ctx.events.append(job.id, "Resuming: no checkpoint was stored, so training starts again from the first step")
-        return job
+        await run.event("Resuming: no checkpoint was stored, so training starts again from the first step")
+        return
     prefix = keys.job_checkpoint(job.tenant, job.id, stored[0].step)
     # The store keeps the child's folder names (step-N), which is where the child looks for checkpoints.
-    await asyncio.to_thread(ctx.store.download_folder, prefix, work / "out" / "checkpoints" / Path(prefix).name)
-    await ctx.events.append(job.id, f"Resuming from the checkpoint stored at step {stored[0].step}")
-    return job
+    await retrying("download the checkpoint", asyncio.to_thread, ctx.store.download_folder, prefix,
+                   run.work / "out" / "checkpoints" / Path(prefix).name)
+    await run.event(f"Resuming from the checkpoint stored at step {stored[0].step}")
 
 
-async def _validate_files(ctx: WorkerContext, job: JobRecord, work: Path) -> JobRecord:
-    await ctx.events.append(job.id, "Validating training file")
-    paths = await _download_files(ctx, job, work)
+async def _validate_files(run: Attempt) -> None:
+    job = run.job
+    await run.event("Validating training file")
+    paths = await _download_files(run)
     names = (f"training_file {job.spec.training_file}", f"validation_file {job.spec.validation_file}")
     try:
         files = await asyncio.to_thread(check_files, job.spec, paths["training_file"], paths.get("validation_file"), names)
     except InvalidFiles as exc:
         raise JobFailed("invalid_file", "; ".join(exc.problems)) from None
     plan = job.spec.resolve(files.n_examples)
-    job = await ctx.jobs.transition(
-        job.tenant, job.id, JobStatus.QUEUED, n_examples=files.n_examples, plan=plan, task_format=files.format
-    )
-    await ctx.events.append(job.id, f"Files validated: {files.n_examples} {files.format} training examples")
-    return job
+    await retrying("record the validated files", run.transition, JobStatus.QUEUED,
+                   n_examples=files.n_examples, plan=plan, task_format=files.format)
+    await run.event(f"Files validated: {files.n_examples} {files.format} training examples")
 
 
 def _child_spec(job: JobRecord, work: Path) -> Path:
@@ -219,30 +381,44 @@ def _child_spec(job: JobRecord, work: Path) -> Path:
     return path
 
 
-async def _train(ctx: WorkerContext, job: JobRecord, work: Path, resume: bool = False) -> dict:
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel kills it when the worker dies, however the worker dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+async def _train(run: Attempt, resume: bool = False) -> dict:
+    ctx, job, work = run.ctx, run.job, run.work
+    if run.lost.is_set():
+        raise JobTakenOver(job.id, job.attempt, -1)
     out = work / "out"
     spec_path = _child_spec(job, work)
     stderr_path = work / "train.log"
     command = [sys.executable, "-m", "jobs.train", str(spec_path), "--out", str(out), "--events", "jsonl"]
     if job.starting_model is not None:
         start = work / "start"
-        await ctx.events.append(job.id, f"Downloading {job.starting_model.id} to continue training it")
-        await asyncio.to_thread(ctx.store.download_folder, job.starting_model.artifacts, start)
+        await run.event(f"Downloading {job.starting_model.id} to continue training it")
+        await retrying("download the starting model", asyncio.to_thread, ctx.store.download_folder,
+                       job.starting_model.artifacts, start)
         command += ["--start-from", str(start)]
     if resume:
         command.append("--resume")
-    checkpoints = CheckpointUploads(ctx, job, out / "checkpoints")
+    checkpoints = CheckpointUploads(run, out / "checkpoints")
     with open(stderr_path, "wb") as stderr:
-        child = await asyncio.create_subprocess_exec(
+        run.child = child = await asyncio.create_subprocess_exec(
             *command,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             env=ctx.child_env,
             start_new_session=True,  # its own process group, so a cancel kills everything it started
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         watcher = asyncio.create_task(_kill_on_cancel(ctx, job.id, child))
         try:
-            last_error = await _forward_events(ctx, job, child, checkpoints)
+            last_error = await _forward_events(run, child, checkpoints)
             code = await child.wait()
         except BaseException:
             _kill_group(child, signal.SIGKILL)
@@ -250,8 +426,10 @@ async def _train(ctx: WorkerContext, job: JobRecord, work: Path, resume: bool = 
         finally:
             watcher.cancel()
             await checkpoints.finish()
+    if run.lost.is_set():
+        raise JobTakenOver(job.id, job.attempt, -1)
     if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
-        await ctx.events.append(job.id, "Job cancelled; training process stopped")
+        await run.event("Job cancelled; training process stopped")
         raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
     if code != 0:
         tail = stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
@@ -259,9 +437,8 @@ async def _train(ctx: WorkerContext, job: JobRecord, work: Path, resume: bool = 
     return json.loads((out / "summary.json").read_text())
 
 
-async def _forward_events(
-    ctx: WorkerContext, job: JobRecord, child: asyncio.subprocess.Process, checkpoints: "CheckpointUploads"
-) -> str | None:
+async def _forward_events(run: Attempt, child: asyncio.subprocess.Process, checkpoints: "CheckpointUploads") -> str | None:
+    ctx, job = run.ctx, run.job
     last_error = None
     last_progress_write = 0.0
     assert child.stdout is not None
@@ -270,36 +447,38 @@ async def _forward_events(
             event = json.loads(line)
         except json.JSONDecodeError:
             continue
-        await ctx.events.append(
-            job.id, event.get("message", ""), level=event.get("level", "info"), type=event.get("type", "message"),
-            data=event.get("data") or {},
-        )
+        data = event.get("data") or {}
+        with contextlib.suppress(*TRANSIENT_ERRORS):  # Redis away: the event is lost, training goes on
+            await run.event(event.get("message", ""), level=event.get("level", "info"),
+                            type=event.get("type", "message"), data=data)
         if event.get("level") == "error":
             last_error = event.get("message")
-        data = event.get("data") or {}
         if "checkpoint" in data:
             checkpoints.add(data["checkpoint"], data["step"], data.get("metrics") or {})
-        if event.get("type") == "metrics" and time.monotonic() - last_progress_write > PROGRESS_WRITE_INTERVAL_S:
+        if event.get("type") != "metrics":
+            continue
+        run.progress = JobProgress(
+            step=data.get("step", 0), total_steps=data.get("total_steps", 0), epoch=data.get("epoch", 0.0),
+            train_loss=data.get("train_loss"), tokens_per_second=data.get("tokens_per_second"),
+        )
+        if time.monotonic() - last_progress_write > PROGRESS_WRITE_INTERVAL_S:
             last_progress_write = time.monotonic()
             eta = data.get("eta_seconds")
-            await ctx.jobs.update(
-                job.tenant, job.id,
-                progress=JobProgress(
-                    step=data.get("step", 0), total_steps=data.get("total_steps", 0), epoch=data.get("epoch", 0.0),
-                    train_loss=data.get("train_loss"), tokens_per_second=data.get("tokens_per_second"),
-                ),
-                estimated_finish=int(time.time() + eta) if eta is not None else None,
-            )
+            try:  # progress is best effort: an outage skips a write, the next one catches up
+                await ctx.jobs.update(job.tenant, job.id, attempt=job.attempt, progress=run.progress,
+                                      estimated_finish=int(time.time() + eta) if eta is not None else None)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("job %s: progress not written: %s", job.id, exc)
     return last_error
 
 
 class CheckpointUploads:
     """Stores each checkpoint the child reports, one after another in the background, so training never
     waits on the store; `finish` waits for the last. A checkpoint that cannot be stored costs a warning
-    event, not the job."""
+    event, not the job; one of an attempt that lost the job is not recorded."""
 
-    def __init__(self, ctx: WorkerContext, job: JobRecord, folder: Path) -> None:
-        self.ctx, self.job, self.folder = ctx, job, folder
+    def __init__(self, run: Attempt, folder: Path) -> None:
+        self.run, self.folder = run, folder
         self.last: asyncio.Task | None = None
 
     def add(self, name: str, step: int, metrics: dict) -> None:
@@ -312,37 +491,46 @@ class CheckpointUploads:
     async def _store(self, previous: asyncio.Task | None, folder: Path, step: int, metrics: dict) -> None:
         if previous is not None:
             await previous
-        ctx, job = self.ctx, self.job
+        run = self.run
+        ctx, job = run.ctx, run.job
         try:
+            await ctx.jobs.check_holder(job)
             await asyncio.to_thread(ctx.store.upload_folder, keys.job_checkpoint(job.tenant, job.id, step), folder)
+            failpoint("checkpoint-uploaded", job.attempt)
             record = CheckpointRecord(
                 id=new_checkpoint_id(), tenant=job.tenant, job_id=job.id, step=step,
                 fine_tuned_model_checkpoint=checkpoint_model_name(job.planned_model_id, step),
                 metrics=metrics, artifact="adapter" if (folder / "adapter").is_dir() else "model",
                 base_model=job.base_model, training_type=job.spec.training_type.model_dump(), task_format=job.task_format or "chat",
             )
+            await ctx.jobs.check_holder(job)
             await ctx.checkpoints.save(record)
+        except JobTakenOver:
+            return
         except Exception as exc:
             log.exception("job %s: storing the checkpoint at step %d failed", job.id, step)
-            await ctx.events.append(job.id, f"Checkpoint at step {step} could not be stored: {type(exc).__name__}: {exc}", level="warning")
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await run.event(f"Checkpoint at step {step} could not be stored: {type(exc).__name__}: {exc}", level="warning")
             return
-        await ctx.events.append(
-            job.id, f"Checkpoint {record.id} stored at step {step}; continue training from it with model "
-            f"{record.fine_tuned_model_checkpoint!r}", data={"checkpoint_id": record.id, "step": step},
-        )
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await run.event(
+                f"Checkpoint {record.id} stored at step {step}; continue training from it with model "
+                f"{record.fine_tuned_model_checkpoint!r}", data={"checkpoint_id": record.id, "step": step},
+            )
 
 
 async def _kill_on_cancel(ctx: WorkerContext, job_id: str, child: asyncio.subprocess.Process) -> None:
     """Kill the child when the job is cancelled; `_train` notices the flag once the child is gone."""
     while child.returncode is None:
-        if await ctx.redis.exists(RedisKeys.job_cancel(job_id)):
-            log.info("job %s cancelled; stopping the training process", job_id)
-            _kill_group(child, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.wait(), KILL_GRACE_S)
-            except TimeoutError:
-                _kill_group(child, signal.SIGKILL)
-            return
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            if await ctx.redis.exists(RedisKeys.job_cancel(job_id)):
+                log.info("job %s cancelled; stopping the training process", job_id)
+                _kill_group(child, signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(child.wait(), KILL_GRACE_S)
+                except TimeoutError:
+                    _kill_group(child, signal.SIGKILL)
+                return
         await asyncio.sleep(CANCEL_POLL_INTERVAL_S)
 
 
@@ -351,38 +539,59 @@ def _kill_group(child: asyncio.subprocess.Process, sig: int) -> None:
         os.killpg(child.pid, sig)
 
 
-async def _publish(ctx: WorkerContext, job: JobRecord, work: Path, summary: dict) -> JobRecord:
-    """Upload results and the adapter, write the manifest last, then mark the job succeeded."""
-    out = work / "out"
-    result_files = []
+async def _publish(run: Attempt, summary: dict) -> None:
+    """Upload results and the model into this attempt's folders (idempotent: a retry overwrites the same
+    objects), then, in one step under the job's lock and only if this attempt still holds the job, write
+    the manifest and mark the job succeeded. A job cancelled meanwhile gets no model."""
+    ctx, job, out = run.ctx, run.job, run.work / "out"
+    await retrying("check the job is still ours", ctx.jobs.check_holder, job)
     # metrics.csv first: OpenAI's clients read result_files[0] as the metrics file.
-    for path in sorted((out / "results").glob("*"), key=lambda p: (p.name != "metrics.csv", p.name)):
-        result_files.append(await _store_result_file(ctx, job, path))
+    results = sorted((out / "results").glob("*"), key=lambda p: (p.name != "metrics.csv", p.name))
+    result_files = [await retrying("store a result file", _store_result_file, run, path) for path in results]
     model_id = job.planned_model_id
-    prefix = keys.model_artifacts(job.tenant, model_id)
+    prefix = keys.model_artifacts(job.tenant, model_id, job.attempt)
     artifact = summary["artifact"]  # "adapter" (peft methods) or "model" (full fine-tuning)
-    uploaded = await asyncio.to_thread(ctx.store.upload_folder, prefix, out / artifact)
+    uploaded = await retrying("upload the model", asyncio.to_thread, ctx.store.upload_folder, prefix, out / artifact)
     manifest = ModelManifest(
-        id=model_id, tenant=job.tenant, base_model=job.base_model, job_id=job.id,
+        id=model_id, tenant=job.tenant, base_model=job.base_model, job_id=job.id, attempt=job.attempt,
         parent=job.starting_model.id if job.starting_model else None,
         kind="full" if artifact == "model" else job.spec.training_type.type, task_format=summary["format"],
         files=[k[len(prefix):] for k in uploaded], extra={"training_type": job.spec.training_type.model_dump()},
     )
-    # A cancel may have landed during the upload: check before the model becomes visible.
-    if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
-        await asyncio.to_thread(ctx.store.delete_prefix, keys.model_prefix(job.tenant, model_id))
-        raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
-    await asyncio.to_thread(ctx.store.put_json, keys.model_manifest(job.tenant, model_id), manifest.model_dump())
-    return await ctx.jobs.transition(
-        job.tenant, job.id, JobStatus.SUCCEEDED,
-        fine_tuned_model=model_id, trained_tokens=summary["trained_tokens"], result_files=result_files,
-        finished_at=now(), estimated_finish=None,
-    )
+    steps = summary.get("steps") or (run.progress.total_steps if run.progress else 0)
+    progress = (run.progress or JobProgress()).model_copy(update={"step": steps, "total_steps": steps})
+
+    async def write_manifest() -> None:
+        await asyncio.to_thread(ctx.store.put_json, keys.model_manifest(job.tenant, model_id), manifest.model_dump())
+
+    failpoint("model-uploaded", job.attempt)
+    try:
+        await retrying(
+            "publish", run.transition, JobStatus.SUCCEEDED, before_write=write_manifest,
+            fine_tuned_model=model_id, trained_tokens=summary["trained_tokens"], result_files=result_files,
+            finished_at=now(), estimated_finish=None, progress=progress,
+        )
+    except (InvalidTransition, JobTakenOver):
+        current = await ctx.jobs.get(job.tenant, job.id)
+        if not (current.status == JobStatus.SUCCEEDED and current.attempt == job.attempt):  # else: a retry after it landed
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await asyncio.to_thread(ctx.store.delete_prefix, prefix)
+            raise
+        run.job = current
+    with contextlib.suppress(*TRANSIENT_ERRORS):  # what earlier attempts that died mid-upload left behind
+        await asyncio.to_thread(_delete_other_uploads, ctx.store, keys.model_prefix(job.tenant, model_id), prefix)
 
 
-async def _store_result_file(ctx: WorkerContext, job: JobRecord, path: Path) -> str:
+def _delete_other_uploads(store: Store, model_prefix: str, published: str) -> None:
+    for key in list(store.list_keys(model_prefix)):
+        if not key.startswith(published) and key != model_prefix + "manifest.json":
+            store.delete(key)
+
+
+async def _store_result_file(run: Attempt, path: Path) -> str:
     """A result (metrics.csv, …) becomes a file object of purpose `fine-tune-results`, as in OpenAI's API."""
-    file_id = new_file_id()
+    ctx, job = run.ctx, run.job
+    file_id = result_file_id(job.id, path.name)
     data = path.read_bytes()
     await asyncio.to_thread(ctx.store.put_file, keys.file_content(job.tenant, file_id), path)
     await asyncio.to_thread(ctx.store.put_file, keys.job_result(job.tenant, job.id, path.name), path)

@@ -1,18 +1,23 @@
-"""The arq worker: takes job ids from the queue and runs them one at a time (one GPU, one job)."""
+"""The arq worker: takes job ids from the queue and runs them one at a time (one GPU, one job).
 
+Beside the jobs, every worker runs the reconciler (jobs.runner.reconcile) every few seconds in the
+background, also while it trains, so a lost job is found again however busy the workers are.
+"""
+
+import asyncio
+import contextlib
 import logging
 import os
 import time
 from typing import Any
 
-from arq.cron import cron
 from arq.worker import Worker, func
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from jobs import queue
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository
-from jobs.runner import MAX_ATTEMPTS, WorkerContext, recover_orphaned_jobs, run_job
+from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
 from jobs.store import open_store
 from service.settings import Settings
 
@@ -35,7 +40,7 @@ async def run_fine_tuning_job(ctx: dict[str, Any], tenant: str, job_id: str) -> 
     started = time.monotonic()
     metrics.running.inc()
     try:
-        status = await run_job(ctx["worker"], tenant, job_id, attempt=ctx.get("job_try", 1))
+        status = await run_job(ctx["worker"], tenant, job_id)
     finally:
         metrics.running.dec()
         metrics.duration.observe(time.monotonic() - started)
@@ -43,8 +48,22 @@ async def run_fine_tuning_job(ctx: dict[str, Any], tenant: str, job_id: str) -> 
     return status
 
 
-async def recover_jobs(ctx: dict[str, Any]) -> int:
-    return len(await recover_orphaned_jobs(ctx["worker"]))
+STALE_UPLOAD_SWEEP_INTERVAL_S = 3600
+
+
+async def reconcile_forever(worker: WorkerContext, interval_s: float) -> None:
+    last_sweep = -STALE_UPLOAD_SWEEP_INTERVAL_S
+    while True:
+        try:
+            await reconcile(worker)
+            if time.monotonic() - last_sweep > STALE_UPLOAD_SWEEP_INTERVAL_S:
+                await asyncio.to_thread(worker.store.abort_stale_uploads)
+                last_sweep = time.monotonic()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("reconciler: %s; trying again in %.0f s", exc, interval_s)
+        except Exception:
+            log.exception("reconciler failed; trying again in %.0f s", interval_s)
+        await asyncio.sleep(interval_s)
 
 
 def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
@@ -67,24 +86,36 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             lease_s=settings.worker_lease_seconds,
             queue_name=settings.queue_name,
         )
-        await recover_orphaned_jobs(ctx["worker"])
+        if burst:  # one pass, before taking jobs: what was lost is queued again and run in this burst
+            await reconcile(ctx["worker"])
+        else:
+            ctx["reconciler"] = asyncio.create_task(reconcile_forever(ctx["worker"], settings.reconcile_interval_seconds))
         if settings.worker_metrics_port and not burst:
             start_http_server(settings.worker_metrics_port, registry=metrics.registry)
         log.info("worker ready; queue %s", settings.queue_name)
 
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        reconciler = ctx.get("reconciler")
+        if reconciler is not None:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+
     return Worker(
-        functions=[func(run_fine_tuning_job, name=queue.TRAINING_TASK)],
-        cron_jobs=[cron(recover_jobs, second=0)],  # every minute, on whichever worker is free
+        # No arq results: the job record is the result, and a kept result would stop the reconciler from
+        # queueing the job again.
+        functions=[func(run_fine_tuning_job, name=queue.TRAINING_TASK, keep_result=0)],
         queue_name=settings.queue_name,
         redis_settings=queue.redis_settings(settings.redis_url),
         job_serializer=queue.serialize,
         job_deserializer=queue.deserialize,
         on_startup=startup,
+        on_shutdown=shutdown,
         max_jobs=1,
-        # The runner enforces the job timeout and the attempts itself, so that it can record why a job failed;
-        # arq's limits sit just beyond them.
+        # The runner enforces the job timeout and counts attempts itself (in the job record, which outlives
+        # Redis), so that it can record why a job failed; arq's limits sit beyond them.
         job_timeout=settings.job_timeout_seconds + 60,
-        max_tries=MAX_ATTEMPTS + 1,
+        max_tries=1000,
         burst=burst,
         handle_signals=not burst,
     )

@@ -27,10 +27,16 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8001", description="Where the API forwards /v1/chat/completions and /v1/completions."
     )
     max_upload_bytes: int = 512 * 1024 * 1024
+    max_line_bytes: int = Field(
+        8 * 1024 * 1024, gt=0, description="The longest line, its line break included, that an uploaded file may have.",
+    )
     queue_name: str = "ftaas:queue"
     job_timeout_seconds: int = 24 * 3600
     worker_lease_seconds: int = Field(
         60, ge=2, description="A job whose worker has not been heard from for this long is run again by another worker.",
+    )
+    reconcile_interval_seconds: float = Field(
+        30, gt=0, description="How often each worker checks that every unfinished job is queued or held by a live worker.",
     )
     worker_metrics_port: int = Field(9101, description="The worker's /metrics port (0 disables it).")
     serving_max_adapters: int = Field(8, description="Adapters kept loaded per base model (LRU).")

@@ -106,14 +106,13 @@ def evaluation_steps(plan: TrainingPlan, total_steps: int, steps_per_epoch: int)
 
 
 def checkpoint_steps(plan: TrainingPlan, total_steps: int) -> set[int]:
-    """Steps after which a checkpoint is written (never the last: the finished model is saved then)."""
+    """Steps after which a checkpoint is written: evenly spaced, and always the last one, so the finished
+    model is also a checkpoint a new job can continue from by name."""
     if plan.checkpoint_every:
-        steps = set(range(plan.checkpoint_every, total_steps + 1, plan.checkpoint_every))
-    elif plan.n_checkpoints:
-        steps = {max(1, round(total_steps * (i + 1) / (plan.n_checkpoints + 1))) for i in range(plan.n_checkpoints)}
-    else:
-        steps = set()
-    return steps - {total_steps}
+        return set(range(plan.checkpoint_every, total_steps + 1, plan.checkpoint_every)) | {total_steps}
+    if plan.n_checkpoints:
+        return {max(1, round(total_steps * (i + 1) / plan.n_checkpoints)) for i in range(plan.n_checkpoints)}
+    return set()
 
 
 def _snapshot(parameters: list[torch.nn.Parameter]) -> list[torch.Tensor]:

@@ -13,7 +13,7 @@ from jobs.repository import RecordNotFound
 from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
 from service.dependencies import Services
-from service.errors import Conflict, InvalidRequest, NotFound, from_validation_error
+from service.errors import Conflict, InvalidRequest, NotFound, from_validation_error, quoted
 
 CANCEL_FLAG_TTL_S = 7 * 24 * 3600
 
@@ -36,7 +36,7 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
         spec = spec.model_copy(update={"seed": secrets.randbelow(2**31)})
     job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec, starting_model=starting_model)
     await services.jobs.create(job)
-    await services.events.append(job.id, f"Created fine-tuning job: {job.id}")
+    await services.events.start(tenant, job.id, f"Created fine-tuning job: {job.id}")
     await enqueue_training(services.redis, tenant, job.id)
     services.metrics.jobs_created.inc()
     return job
@@ -74,7 +74,7 @@ async def list_checkpoints(
     if after is not None:
         ids = [c.id for c in checkpoints]
         if after not in ids:
-            raise InvalidRequest(f"'after' names no checkpoint of job {job_id}: {after}", param="after")
+            raise InvalidRequest(f"'after' names no checkpoint of job {job_id}: {quoted(after)}", param="after")
         checkpoints = checkpoints[ids.index(after) + 1:]
     return checkpoints[:limit], len(checkpoints) > limit
 
@@ -83,14 +83,14 @@ async def get_job(services: Services, tenant: str, job_id: str) -> JobRecord:
     try:
         return await services.jobs.get(tenant, job_id)
     except RecordNotFound:
-        raise NotFound(f"no fine-tuning job '{job_id}'", param="fine_tuning_job_id") from None
+        raise NotFound(f"no fine-tuning job {quoted(job_id)}", param="fine_tuning_job_id") from None
 
 
 async def list_jobs(services: Services, tenant: str, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
     try:
         return await services.jobs.list(tenant, after, limit)
     except RecordNotFound:
-        raise InvalidRequest(f"'after' names no job of yours: {after}", param="after") from None
+        raise InvalidRequest(f"'after' names no job of yours: {quoted(after)}", param="after") from None
 
 
 async def cancel_job(services: Services, tenant: str, job_id: str) -> JobRecord:
@@ -103,7 +103,7 @@ async def cancel_job(services: Services, tenant: str, job_id: str) -> JobRecord:
         job = await services.jobs.transition(tenant, job_id, JobStatus.CANCELLED, finished_at=now())
     except InvalidTransition as exc:
         raise Conflict(f"job {job_id} has already {exc.current.value}; it cannot be cancelled") from None
-    await services.events.append(job_id, "Job cancelled by request")
+    await services.events.append(job_id, "Job cancelled by request", tenant=tenant)
     return job
 
 
