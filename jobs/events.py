@@ -99,11 +99,12 @@ class EventLog:
 
     async def all(self, tenant: str, job_id: str) -> list[dict[str, Any]]:
         """Every event of the job, oldest first: the store's record merged with what Redis holds."""
-        stored = await asyncio.to_thread(self._stored, tenant, job_id)
-        merged = {e["id"]: e for e in stored + await self.redis_events(job_id)}
+        kept = await asyncio.to_thread(self.stored, tenant, job_id)
+        merged = {e["id"]: e for e in kept + await self.redis_events(job_id)}
         return sorted(merged.values(), key=_order)
 
-    def _stored(self, tenant: str, job_id: str) -> list[dict[str, Any]]:
+    def stored(self, tenant: str, job_id: str) -> list[dict[str, Any]]:
+        """The events the store holds for the job (blocking): its events.jsonl and the API's one-event objects."""
         events = []
         try:
             body = self.store.get_bytes(keys.job_events(tenant, job_id))
@@ -113,7 +114,7 @@ class EventLog:
         for key in self.store.list_keys(keys.job_events_prefix(tenant, job_id)):
             try:
                 events.append(self.store.get_json(key))
-            except ObjectNotFound:  # compacted away meanwhile
+            except ObjectNotFound:  # deleted since it was listed
                 pass
         return events
 
@@ -129,7 +130,7 @@ class EventArchive:
 
     async def flush(self) -> None:
         if self.events is None:  # first flush: start from what earlier attempts stored
-            self.events = {e["id"]: e for e in await asyncio.to_thread(self.log._stored, self.tenant, self.job_id)}
+            self.events = {e["id"]: e for e in await asyncio.to_thread(self.log.stored, self.tenant, self.job_id)}
         for event in await self.log.redis_events(self.job_id, self.read_up_to):
             self.events[event["id"]] = event
             self.read_up_to = "(" + event["id"].removeprefix(EVENT_PREFIX)

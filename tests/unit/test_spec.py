@@ -198,3 +198,17 @@ def test_an_unknown_fine_tuned_model_or_checkpoint_is_named_as_such():
     for model in ("ft:m::nope", "ftckpt-nope", "ft:m::abcd1234:ckpt-step-3"):
         found = problems({**BASE, "model": model}, allowed_models={"m"}, known_files={"file-abc": "chat"})
         assert found["model"].startswith(f"no fine-tuned model or checkpoint '{model}'")
+
+
+@pytest.mark.parametrize("hyperparameters, total, expected", [
+    ({"n_checkpoints": 3}, 6, {2, 4, 6}),
+    ({"n_checkpoints": 1}, 6, {6}),
+    ({"checkpoint_every": 4}, 10, {4, 8, 10}),
+    ({"checkpoint_every": 2}, 6, {2, 4, 6}),
+    ({}, 6, set()),
+])
+def test_checkpoints_are_evenly_spaced_and_always_include_the_last_step(hyperparameters, total, expected):
+    from jobs.training.loop import checkpoint_steps
+
+    spec = JobSpec.model_validate({"model": "m", "training_file": "f", "hyperparameters": hyperparameters})
+    assert checkpoint_steps(spec.resolve(100), total) == expected
