@@ -52,10 +52,6 @@ def _checkpoint_ref(ref: str) -> str:
     return ref
 
 
-def tenant_prefix(tenant: str) -> str:
-    return f"{_t(tenant)}/"
-
-
 def files_prefix(tenant: str) -> str:
     return f"{_t(tenant)}/files/"
 
