@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem, file=sys.stderr)
         return fail(f"invalid spec {args.spec}: {'; '.join(problems)}", 2, problems=problems)
 
-    from service.settings import Settings
+    from jobs.settings import Settings
 
     settings = Settings()
     threads = args.threads if args.threads is not None else settings.train_threads

@@ -19,7 +19,7 @@ from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository
 from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
 from jobs.store import open_store
-from service.settings import Settings
+from jobs.settings import Settings
 
 log = logging.getLogger("ftaas.worker")
 

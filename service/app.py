@@ -15,6 +15,8 @@ from jobs import queue
 from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
+from jobs.resolver import ModelResolver
+from jobs.settings import Settings
 from jobs.store import open_store
 from service import health, proxy
 from service.auth import require_api_key
@@ -25,7 +27,6 @@ from service.fine_tuning.controller import FineTuningController
 from service.logs import send_request_id
 from service.metrics import ApiMetrics, metrics_middleware
 from service.models.controller import ModelsController
-from service.settings import Settings
 
 log = logging.getLogger("ftaas.api")
 
@@ -44,11 +45,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis = await queue.connect(settings.redis_url, settings.queue_name)
-        async with httpx.AsyncClient(base_url=settings.serving_url, timeout=INFERENCE_TIMEOUT_S) as serving:
+        async with (
+            httpx.AsyncClient(timeout=INFERENCE_TIMEOUT_S) as serving,
+            httpx.AsyncClient(timeout=INFERENCE_TIMEOUT_S) as vllm,
+        ):
             app.state.services = Services(
                 settings=settings, catalog=catalog, store=store, redis=redis,
                 files=FileRepository(store), jobs=JobRepository(store, redis), models=ModelRepository(store), checkpoints=CheckpointRepository(store),
-                events=EventLog(redis, store), metrics=metrics, serving=serving,
+                resolver=ModelResolver(catalog, store),
+                events=EventLog(redis, store), metrics=metrics, serving=serving, vllm=vllm,
             )
             log.info("api ready; store %s; models %s", settings.store_url, ", ".join(catalog.ids()))
             try:

@@ -38,7 +38,7 @@ def _api(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from jobs.serving.app import create_serving_app
+    from service.inference.app import create_serving_app
 
     uvicorn.run(create_serving_app(), host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from jobs.worker import create_worker
-    from service.settings import Settings
+    from jobs.settings import Settings
 
     create_worker(Settings(), burst=args.burst).run()
     return 0

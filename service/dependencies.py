@@ -11,9 +11,10 @@ from litestar.di import NamedDependency
 from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
+from jobs.resolver import ModelResolver
 from jobs.store import Store
+from jobs.settings import Settings
 from service.metrics import ApiMetrics
-from service.settings import Settings
 
 
 @dataclass
@@ -26,9 +27,11 @@ class Services:
     jobs: JobRepository
     models: ModelRepository
     checkpoints: CheckpointRepository
+    resolver: ModelResolver  # the one lookup of model names (base, fine-tuned, checkpoint)
     events: EventLog
     metrics: ApiMetrics
-    serving: httpx.AsyncClient
+    serving: httpx.AsyncClient  # the embedded engine's server (FTAAS_SERVING_URL)
+    vllm: httpx.AsyncClient  # vLLM servers (FTAAS_VLLM_URLS); requests carry absolute URLs
 
 
 def provide_services(state: State) -> Services:

@@ -61,6 +61,16 @@ class PayloadTooLarge(ApiError):
     code = "file_too_large"
 
 
+class TooManyRequests(ApiError):
+    status_code = 429
+    type = "rate_limit_error"
+    code = "queue_full"
+
+    def __init__(self, message: str, *, retry_after_s: int, param: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     type = "server_error"
@@ -202,3 +212,5 @@ ERROR_RESPONSES = {
 CONFLICT_RESPONSES = {**ERROR_RESPONSES, 409: _documented("The object's state does not allow this (e.g. the job has finished)")}
 # Operations that read a request body: the server's body-size limit applies.
 BODY_RESPONSES = {**ERROR_RESPONSES, 413: _documented("The request body is larger than the server's limit, stated in the message")}
+# Inference: a model's queue can be full.
+INFERENCE_RESPONSES = {429: _documented("The model's queue is full; retry after the `Retry-After` header's seconds")}

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from service.app import create_app
-from service.settings import Settings
+from jobs.settings import Settings
 
 
 def openapi_document() -> dict:

@@ -1,45 +1,125 @@
-"""On one machine (`ftaas up`) the API forwards inference to the serving process, so one base URL does everything.
+"""The API's inference route: one base URL for training and for calling models.
 
-The body is validated here first (same schemas as the serving process), so a bad request never
-travels further, and the OpenAPI document describes these operations fully. In Kubernetes the
-Ingress sends these paths to the serving deployment and this forwarder is unused.
+The body is validated here first (same protocol models as the engines' servers), so a bad request
+never travels further and the OpenAPI document describes these operations fully. The model is
+resolved for the caller's tenant before any engine is asked (a foreign or unknown name is a 404 here),
+then the request goes to the engine that serves it:
+
+- vLLM, for a base model or a LoRA-family model whose base has a vLLM server (`FTAAS_VLLM_URLS`). vLLM
+  serves every tenant, so it is sent the engine name that carries the tenant
+  (`jobs.resolver.engine_model_name`) and no API key; the answer's `model` is put back to the public name.
+- the embedded engine (`FTAAS_SERVING_URL`) for everything else, with the caller's own key and name.
+
+Answers, streamed or not, are passed back as they arrive, never buffered whole; a caller that hangs up
+closes the upstream request, which frees its place in the engine's batch.
 """
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.dependencies import Deps
-from service.errors import BODY_RESPONSES, ServiceUnavailable
-from service.inference.schemas import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
+from jobs.resolver import ModelNotFound, ResolvedModel, engine_model_name
+from service.dependencies import Deps, Services, Tenant
+from service.errors import BODY_RESPONSES, INFERENCE_RESPONSES, ServiceUnavailable
+from service.inference.protocol import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
+from service.inference.serving import EVENT_STREAM, EventStream, api_error
 from service.logs import REQUEST_ID_HEADER, request_id
 
-FORWARDED_HEADERS = ("authorization", "content-type")
 RETURNED_HEADERS = ("retry-after",)
 
 
-async def _forward(services: Deps, request: Request) -> Response[bytes]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
-    headers[REQUEST_ID_HEADER] = request_id(request.scope)  # one id in both processes' logs
+@dataclass(frozen=True)
+class Route:
+    client: httpx.AsyncClient
+    url: str
+    engine_name: str | None  # vLLM: the name to send instead of the public one; None: forward as it is
+
+    @property
+    def what(self) -> str:
+        return "vLLM server" if self.engine_name else "inference server"
+
+
+def route_for(services: Services, tenant: str, model: ResolvedModel) -> Route:
+    vllm_url = services.settings.vllm_url_for(model.base_model)
+    if vllm_url and (model.role == "base" or (model.is_lora_family and not model.uses_dora)):
+        name = model.name if model.role == "base" else engine_model_name(tenant, model.name)
+        return Route(services.vllm, vllm_url, name)
+    return Route(services.serving, services.settings.serving_url, None)
+
+
+async def _forward(services: Services, request: Request, tenant: str, model: str) -> Response:
     try:
-        upstream = await services.serving.post(request.url.path, content=await request.body(), headers=headers)
+        resolved = await services.resolver.aresolve(tenant, model)
+    except ModelNotFound as exc:
+        raise api_error(exc, model) from None
+    route = route_for(services, tenant, resolved)
+    body = await request.body()
+    headers = {"content-type": "application/json", REQUEST_ID_HEADER: request_id(request.scope)}
+    if route.engine_name is None:
+        headers["authorization"] = request.headers.get("authorization", "")
+    else:
+        document = json.loads(body)
+        document["model"] = route.engine_name
+        body = json.dumps(document).encode()
+    upstream_request = route.client.build_request("POST", route.url.rstrip("/") + request.url.path, content=body, headers=headers)
+    try:
+        upstream = await route.client.send(upstream_request, stream=True)
     except httpx.TransportError:
         raise ServiceUnavailable(
-            f"the inference server at {services.settings.serving_url} is not reachable; "
-            "start it with `ftaas serve` (or run everything with `ftaas up`)",
-            code="inference_unavailable",
+            f"the {route.what} at {route.url} is not reachable; start it with `ftaas serve` (or run everything with "
+            "`ftaas up`)", code="inference_unavailable",
         ) from None
-    return Response(
-        upstream.content,
-        status_code=upstream.status_code,
-        media_type=upstream.headers.get("content-type", "application/json"),
-        headers={k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS},
-    )
+    media_type = upstream.headers.get("content-type", "application/json")
+    returned = {k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS}
+    rename = (route.engine_name, model) if route.engine_name and route.engine_name != model else None
+    if media_type.startswith(EVENT_STREAM):
+        return EventStream(_relay(upstream, rename), status_code=upstream.status_code, headers=returned)
+    try:
+        content = await upstream.aread()
+    finally:
+        await upstream.aclose()
+    if rename and upstream.status_code == 200:
+        content = _renamed(content, *rename)
+    return Response(content, status_code=upstream.status_code, media_type=media_type, headers=returned)
+
+
+def _renamed(data: bytes, engine_name: str, public_name: str) -> bytes:
+    """An engine's JSON answer with its `model` put back to the name the caller used."""
+    document = json.loads(data)
+    if isinstance(document, dict) and document.get("model") == engine_name:
+        document["model"] = public_name
+        return json.dumps(document, separators=(",", ":")).encode()
+    return data
+
+
+async def _relay(upstream: httpx.Response, rename: tuple[str, str] | None) -> AsyncIterator[bytes]:
+    try:
+        if rename is None:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+            return
+        async for line in upstream.aiter_lines():  # one event per `data:` line; rewrite each one's model
+            if line.startswith("data: {"):
+                line = "data: " + _renamed(line[6:].encode(), *rename).decode()
+            yield (line + "\n").encode()
+    finally:
+        await upstream.aclose()
 
 
 def _documented(response_type: type) -> dict:
-    return {**BODY_RESPONSES, 200: ResponseSpec(response_type, description="OK", generate_examples=False)}
+    return {
+        **BODY_RESPONSES,
+        **INFERENCE_RESPONSES,
+        200: ResponseSpec(
+            response_type, generate_examples=False,
+            description="The answer; with `stream: true`, server-sent events (`data: {chunk}` … `data: [DONE]`)",
+        ),
+    }
 
 
 @post(
@@ -47,14 +127,14 @@ def _documented(response_type: type) -> dict:
     status_code=200, tags=["inference"], summary="Chat with a base or fine-tuned model",
 )
 async def create_chat_completion(
-    services: Deps, request: Request, data: JSONBody[ChatCompletionRequest]
-) -> Response[bytes]:
-    return await _forward(services, request)
+    services: Deps, request: Request, data: JSONBody[ChatCompletionRequest], tenant: Tenant
+) -> Response:
+    return await _forward(services, request, tenant, data.model)
 
 
 @post(
     "/completions", responses=_documented(Completion), operation_id="create_completion",
     status_code=200, tags=["inference"], summary="Complete a prompt with a base or fine-tuned model",
 )
-async def create_completion(services: Deps, request: Request, data: JSONBody[CompletionRequest]) -> Response[bytes]:
-    return await _forward(services, request)
+async def create_completion(services: Deps, request: Request, data: JSONBody[CompletionRequest], tenant: Tenant) -> Response:
+    return await _forward(services, request, tenant, data.model)

@@ -92,7 +92,7 @@ def store(request: pytest.FixtureRequest):
 
 
 def make_settings(store_url: str, cache_dir: Path, **overrides):
-    from service.settings import Settings
+    from jobs.settings import Settings
 
     values = dict(
         api_keys="sk-alpha:alpha,sk-beta:beta",

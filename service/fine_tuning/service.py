@@ -5,11 +5,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobs.ids import is_checkpoint_ref, is_fine_tuned_model_id, new_job_id
+from jobs.ids import new_job_id
 from jobs.keys import RedisKeys
 from jobs.queue import enqueue_training
 from jobs.records import CheckpointRecord, JobRecord, StartingModel, now
 from jobs.repository import RecordNotFound
+from jobs.resolver import ModelNotFound
 from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
 from service.dependencies import Services
@@ -44,25 +45,17 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
 
 async def find_starting_model(services: Services, tenant: str, model: Any) -> StartingModel | None:
     """The caller's fine-tuned model or checkpoint that `model` names, if it names one (continued training)."""
-    if not isinstance(model, str):
+    if not isinstance(model, str) or model in services.catalog:
         return None
     try:
-        if is_checkpoint_ref(model):
-            checkpoint = await services.checkpoints.get(tenant, model)
-            return StartingModel(
-                id=model, base_model=checkpoint.base_model, training_type=checkpoint.training_type,
-                task_format=checkpoint.task_format,
-                artifacts=checkpoint.artifacts,
-            )
-        if is_fine_tuned_model_id(model):
-            manifest = await services.models.get(tenant, model)
-            return StartingModel(
-                id=model, base_model=manifest.base_model, training_type=manifest.extra["training_type"],
-                task_format=manifest.task_format, artifacts=manifest.artifacts,
-            )
-    except RecordNotFound:
-        pass
-    return None
+        resolved = await services.resolver.aresolve(tenant, model)
+    except ModelNotFound:
+        return None
+    assert resolved.training_type is not None and resolved.artifacts is not None
+    return StartingModel(
+        id=model, base_model=resolved.base_model, training_type=resolved.training_type,
+        task_format=resolved.task_format, artifacts=resolved.artifacts,
+    )
 
 
 async def list_checkpoints(

@@ -49,7 +49,7 @@ def ftaas_up(tmp_path_factory, base_model_dir):
             assert process.poll() is None, "ftaas up exited early:\n" + open(log.name).read()[-3000:]
             try:
                 if httpx.get(f"{base_url}/readyz").status_code == 200 and httpx.get(
-                        f"http://127.0.0.1:{serving_port}/healthz").status_code == 200:
+                        f"http://127.0.0.1:{serving_port}/readyz").status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -192,8 +192,15 @@ def test_health_ready_and_metrics(api):
 
 
 def test_inference_without_a_serving_process_is_503(api):
-    r = api.post("/v1/chat/completions", json={"model": "x", "messages": [{"role": "user", "content": "hi"}]}, headers=ALPHA)
+    body = {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "messages": [{"role": "user", "content": "hi"}]}
+    r = api.post("/v1/chat/completions", json=body, headers=ALPHA)
     assert r.status_code == 503 and "ftaas serve" in r.json()["error"]["message"]
+
+
+def test_inference_for_an_unknown_or_foreign_model_is_404_before_any_engine(api):
+    for model in ("x", "ft:HuggingFaceTB/SmolLM2-135M-Instruct:theirs:abcd1234"):
+        r = api.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}, headers=ALPHA)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found", r.text
 
 
 def test_inference_bodies_are_validated_before_forwarding(api):

@@ -3,6 +3,7 @@ every response carries a request id, 5xx are logged with it, and Litestar's own 
 
 import json
 import logging
+import time
 import uuid
 
 import boto3
@@ -12,7 +13,7 @@ from litestar.testing import TestClient
 
 from jobs.catalog import DEFAULT_MODEL_ID
 from service.app import create_app
-from service.inference.schemas import ChatCompletionRequest
+from service.inference.protocol import ChatCompletionRequest
 from service.logs import JsonFormatter
 from tests.conftest import ALPHA, TEST_REDIS_URL, make_settings
 from tests.support.faults import redis_proxy, s3_proxy  # noqa: F401 - fixtures
@@ -79,13 +80,17 @@ def test_store_outage_is_503_with_retry_after_then_recovers(s3_api, s3_proxy, ca
 
 
 def test_serving_answers_a_store_outage_with_503_json(s3_proxy, s3_endpoint, cache_dir):
-    from jobs.serving.app import create_serving_app  # imports torch; the engine loads no model for this
+    from service.inference.app import create_serving_app  # imports torch
 
     bucket = f"ftaas-test-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     settings = make_settings(f"s3://{bucket}/ftaas", cache_dir, s3_endpoint_url=s3_proxy.url, s3_region="us-east-1")
     body = {"model": f"ft:{DEFAULT_MODEL_ID}:pirate:abcd1234", "messages": [{"role": "user", "content": "hi"}]}
     with TestClient(create_serving_app(settings)) as serving:
+        deadline = time.monotonic() + 120
+        while serving.get("/readyz").status_code != 200:  # the base model loads in the background
+            assert time.monotonic() < deadline, serving.get("/readyz").text
+            time.sleep(0.2)
         s3_proxy.cut()
         assert_unavailable(serving.post("/v1/chat/completions", json=body, headers=ALPHA), "store_unavailable")
         assert_unavailable(serving.get("/readyz"), "store_unavailable")

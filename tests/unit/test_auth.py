@@ -1,7 +1,7 @@
 import pytest
 
 from service.auth import tenant_for_key
-from service.settings import Settings
+from jobs.settings import Settings
 
 
 def test_keys_map_to_tenants():

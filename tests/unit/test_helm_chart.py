@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.settings import Settings
+from jobs.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "ftaas"

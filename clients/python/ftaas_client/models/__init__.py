@@ -10,9 +10,14 @@ from .chat_completion_request_response_format_type_0 import ChatCompletionReques
 from .chat_message import ChatMessage
 from .chat_message_role import ChatMessageRole
 from .checkpoint_metrics import CheckpointMetrics
+from .choice_logprobs import ChoiceLogprobs
 from .completion import Completion
 from .completion_choice import CompletionChoice
-from .completion_choice_finish_reason import CompletionChoiceFinishReason
+from .completion_choice_finish_reason_type_1 import CompletionChoiceFinishReasonType1
+from .completion_choice_finish_reason_type_2_type_1 import CompletionChoiceFinishReasonType2Type1
+from .completion_choice_finish_reason_type_3_type_1 import CompletionChoiceFinishReasonType3Type1
+from .completion_logprobs import CompletionLogprobs
+from .completion_logprobs_top_logprobs_type_0_item import CompletionLogprobsTopLogprobsType0Item
 from .completion_request import CompletionRequest
 from .completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
 from .dpo_hyperparameters import DpoHyperparameters
@@ -68,7 +73,10 @@ from .qlora_training_compute_dtype import QloraTrainingComputeDtype
 from .readiness import Readiness
 from .readiness_checks import ReadinessChecks
 from .readiness_status import ReadinessStatus
+from .stream_options import StreamOptions
 from .supervised_method import SupervisedMethod
+from .token_logprob import TokenLogprob
+from .top_logprob import TopLogprob
 from .usage import Usage
 
 __all__ = (
@@ -82,9 +90,14 @@ __all__ = (
     "ChatMessage",
     "ChatMessageRole",
     "CheckpointMetrics",
+    "ChoiceLogprobs",
     "Completion",
     "CompletionChoice",
-    "CompletionChoiceFinishReason",
+    "CompletionChoiceFinishReasonType1",
+    "CompletionChoiceFinishReasonType2Type1",
+    "CompletionChoiceFinishReasonType3Type1",
+    "CompletionLogprobs",
+    "CompletionLogprobsTopLogprobsType0Item",
     "CompletionRequest",
     "CompletionRequestLogitBiasType0",
     "DpoHyperparameters",
@@ -140,6 +153,9 @@ __all__ = (
     "Readiness",
     "ReadinessChecks",
     "ReadinessStatus",
+    "StreamOptions",
     "SupervisedMethod",
+    "TokenLogprob",
+    "TopLogprob",
     "Usage",
 )

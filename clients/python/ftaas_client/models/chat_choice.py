@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.assistant_message import AssistantMessage
+    from ..models.choice_logprobs import ChoiceLogprobs
 
 
 T = TypeVar("T", bound="ChatChoice")
@@ -23,23 +24,31 @@ class ChatChoice:
         finish_reason (ChatChoiceFinishReason):
         message (AssistantMessage):
         index (int | Unset):  Default: 0.
-        logprobs (None | Unset):
+        logprobs (ChoiceLogprobs | None | Unset):
     """
 
     finish_reason: ChatChoiceFinishReason
     message: AssistantMessage
     index: int | Unset = 0
-    logprobs: None | Unset = UNSET
+    logprobs: ChoiceLogprobs | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.choice_logprobs import ChoiceLogprobs  # noqa: PLC0415
+
         finish_reason = self.finish_reason.value
 
         message = self.message.to_dict()
 
         index = self.index
 
-        logprobs = self.logprobs
+        logprobs: dict[str, Any] | None | Unset
+        if isinstance(self.logprobs, Unset):
+            logprobs = UNSET
+        elif isinstance(self.logprobs, ChoiceLogprobs):
+            logprobs = self.logprobs.to_dict()
+        else:
+            logprobs = self.logprobs
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -59,6 +68,7 @@ class ChatChoice:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.assistant_message import AssistantMessage  # noqa: PLC0415
+        from ..models.choice_logprobs import ChoiceLogprobs  # noqa: PLC0415
 
         d = dict(src_dict)
         finish_reason = ChatChoiceFinishReason(d.pop("finish_reason"))
@@ -67,7 +77,22 @@ class ChatChoice:
 
         index = d.pop("index", UNSET)
 
-        logprobs = d.pop("logprobs", UNSET)
+        def _parse_logprobs(data: object) -> ChoiceLogprobs | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                logprobs_type_0 = ChoiceLogprobs.from_dict(data)
+
+                return logprobs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ChoiceLogprobs | None | Unset, data)
+
+        logprobs = _parse_logprobs(d.pop("logprobs", UNSET))
 
         chat_choice = cls(
             finish_reason=finish_reason,

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..models.chat_completion_request_logit_bias_type_0 import ChatCompletionRequestLogitBiasType0
     from ..models.chat_completion_request_response_format_type_0 import ChatCompletionRequestResponseFormatType0
     from ..models.chat_message import ChatMessage
+    from ..models.stream_options import StreamOptions
 
 
 T = TypeVar("T", bound="ChatCompletionRequest")
@@ -27,19 +28,20 @@ class ChatCompletionRequest:
         function_call (Any | Unset):
         functions (list[Any] | None | Unset):
         logit_bias (ChatCompletionRequestLogitBiasType0 | None | Unset):
-        logprobs (bool | None | Unset):
+        logprobs (bool | None | Unset): Return each answer token's log-probability.
         max_completion_tokens (int | None | Unset): Preferred to max_tokens.
         max_tokens (int | None | Unset): Default 256.
-        n (int | None | Unset): Only 1 is supported.
+        n (int | None | Unset): How many answers (choices), 1 to 8. Default 1.
         presence_penalty (float | None | Unset):
         response_format (ChatCompletionRequestResponseFormatType0 | None | Unset):
         seed (int | None | Unset): Makes sampling reproducible.
         stop (list[str] | None | str | Unset): Up to 4 strings that end the output.
-        stream (bool | None | Unset): Streaming is not supported yet.
+        stream (bool | None | Unset): Send the answer as server-sent events while it is generated.
+        stream_options (None | StreamOptions | Unset):
         temperature (float | None | Unset): 0 means greedy decoding. Default 1.
         tool_choice (Any | Unset):
         tools (list[Any] | None | Unset):
-        top_logprobs (int | None | Unset):
+        top_logprobs (int | None | Unset): With logprobs: also the most likely tokens at each position.
         top_p (float | None | Unset): Default 1; 0 means greedy decoding.
         user (None | str | Unset):
     """
@@ -59,6 +61,7 @@ class ChatCompletionRequest:
     seed: int | None | Unset = UNSET
     stop: list[str] | None | str | Unset = UNSET
     stream: bool | None | Unset = UNSET
+    stream_options: None | StreamOptions | Unset = UNSET
     temperature: float | None | Unset = UNSET
     tool_choice: Any | Unset = UNSET
     tools: list[Any] | None | Unset = UNSET
@@ -70,6 +73,7 @@ class ChatCompletionRequest:
     def to_dict(self) -> dict[str, Any]:
         from ..models.chat_completion_request_logit_bias_type_0 import ChatCompletionRequestLogitBiasType0  # noqa: PLC0415
         from ..models.chat_completion_request_response_format_type_0 import ChatCompletionRequestResponseFormatType0  # noqa: PLC0415
+        from ..models.stream_options import StreamOptions  # noqa: PLC0415
 
         messages = []
         for messages_item_data in self.messages:
@@ -162,6 +166,14 @@ class ChatCompletionRequest:
         else:
             stream = self.stream
 
+        stream_options: dict[str, Any] | None | Unset
+        if isinstance(self.stream_options, Unset):
+            stream_options = UNSET
+        elif isinstance(self.stream_options, StreamOptions):
+            stream_options = self.stream_options.to_dict()
+        else:
+            stream_options = self.stream_options
+
         temperature: float | None | Unset
         if isinstance(self.temperature, Unset):
             temperature = UNSET
@@ -231,6 +243,8 @@ class ChatCompletionRequest:
             field_dict["stop"] = stop
         if stream is not UNSET:
             field_dict["stream"] = stream
+        if stream_options is not UNSET:
+            field_dict["stream_options"] = stream_options
         if temperature is not UNSET:
             field_dict["temperature"] = temperature
         if tool_choice is not UNSET:
@@ -251,6 +265,7 @@ class ChatCompletionRequest:
         from ..models.chat_completion_request_logit_bias_type_0 import ChatCompletionRequestLogitBiasType0  # noqa: PLC0415
         from ..models.chat_completion_request_response_format_type_0 import ChatCompletionRequestResponseFormatType0  # noqa: PLC0415
         from ..models.chat_message import ChatMessage  # noqa: PLC0415
+        from ..models.stream_options import StreamOptions  # noqa: PLC0415
 
         d = dict(src_dict)
         messages = []
@@ -404,6 +419,23 @@ class ChatCompletionRequest:
 
         stream = _parse_stream(d.pop("stream", UNSET))
 
+        def _parse_stream_options(data: object) -> None | StreamOptions | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                stream_options_type_0 = StreamOptions.from_dict(data)
+
+                return stream_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | StreamOptions | Unset, data)
+
+        stream_options = _parse_stream_options(d.pop("stream_options", UNSET))
+
         def _parse_temperature(data: object) -> float | None | Unset:
             if data is None:
                 return data
@@ -475,6 +507,7 @@ class ChatCompletionRequest:
             seed=seed,
             stop=stop,
             stream=stream,
+            stream_options=stream_options,
             temperature=temperature,
             tool_choice=tool_choice,
             tools=tools,

@@ -22,31 +22,31 @@ class Completion:
     Attributes:
         choices (list[CompletionChoice]):
         model (str):
-        usage (Usage):
         created (int | Unset):
         id (str | Unset):
         object_ (Literal['text_completion'] | Unset):  Default: 'text_completion'.
         system_fingerprint (None | str | Unset):
+        usage (None | Unset | Usage):
     """
 
     choices: list[CompletionChoice]
     model: str
-    usage: Usage
     created: int | Unset = UNSET
     id: str | Unset = UNSET
     object_: Literal["text_completion"] | Unset = "text_completion"
     system_fingerprint: None | str | Unset = UNSET
+    usage: None | Unset | Usage = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.usage import Usage  # noqa: PLC0415
+
         choices = []
         for choices_item_data in self.choices:
             choices_item = choices_item_data.to_dict()
             choices.append(choices_item)
 
         model = self.model
-
-        usage = self.usage.to_dict()
 
         created = self.created
 
@@ -60,13 +60,20 @@ class Completion:
         else:
             system_fingerprint = self.system_fingerprint
 
+        usage: dict[str, Any] | None | Unset
+        if isinstance(self.usage, Unset):
+            usage = UNSET
+        elif isinstance(self.usage, Usage):
+            usage = self.usage.to_dict()
+        else:
+            usage = self.usage
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "choices": choices,
                 "model": model,
-                "usage": usage,
             }
         )
         if created is not UNSET:
@@ -77,6 +84,8 @@ class Completion:
             field_dict["object"] = object_
         if system_fingerprint is not UNSET:
             field_dict["system_fingerprint"] = system_fingerprint
+        if usage is not UNSET:
+            field_dict["usage"] = usage
 
         return field_dict
 
@@ -95,8 +104,6 @@ class Completion:
 
         model = d.pop("model")
 
-        usage = Usage.from_dict(d.pop("usage"))
-
         created = d.pop("created", UNSET)
 
         id = d.pop("id", UNSET)
@@ -114,14 +121,31 @@ class Completion:
 
         system_fingerprint = _parse_system_fingerprint(d.pop("system_fingerprint", UNSET))
 
+        def _parse_usage(data: object) -> None | Unset | Usage:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                usage_type_0 = Usage.from_dict(data)
+
+                return usage_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | Usage, data)
+
+        usage = _parse_usage(d.pop("usage", UNSET))
+
         completion = cls(
             choices=choices,
             model=model,
-            usage=usage,
             created=created,
             id=id,
             object_=object_,
             system_fingerprint=system_fingerprint,
+            usage=usage,
         )
 
         completion.additional_properties = d

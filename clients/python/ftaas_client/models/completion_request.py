@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
+    from ..models.stream_options import StreamOptions
 
 
 T = TypeVar("T", bound="CompletionRequest")
@@ -25,13 +26,14 @@ class CompletionRequest:
         echo (bool | None | Unset):
         frequency_penalty (float | None | Unset):
         logit_bias (CompletionRequestLogitBiasType0 | None | Unset):
-        logprobs (int | None | Unset):
+        logprobs (int | None | Unset): Return each token's log-probability and this many alternatives.
         max_tokens (int | None | Unset): Default 256.
-        n (int | None | Unset): Only 1 is supported.
+        n (int | None | Unset): How many answers (choices), 1 to 8. Default 1.
         presence_penalty (float | None | Unset):
         seed (int | None | Unset): Makes sampling reproducible.
         stop (list[str] | None | str | Unset): Up to 4 strings that end the output.
-        stream (bool | None | Unset): Streaming is not supported yet.
+        stream (bool | None | Unset): Send the answer as server-sent events while it is generated.
+        stream_options (None | StreamOptions | Unset):
         suffix (None | str | Unset):
         temperature (float | None | Unset): 0 means greedy decoding. Default 1.
         top_p (float | None | Unset): Default 1; 0 means greedy decoding.
@@ -51,6 +53,7 @@ class CompletionRequest:
     seed: int | None | Unset = UNSET
     stop: list[str] | None | str | Unset = UNSET
     stream: bool | None | Unset = UNSET
+    stream_options: None | StreamOptions | Unset = UNSET
     suffix: None | str | Unset = UNSET
     temperature: float | None | Unset = UNSET
     top_p: float | None | Unset = UNSET
@@ -59,6 +62,7 @@ class CompletionRequest:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0  # noqa: PLC0415
+        from ..models.stream_options import StreamOptions  # noqa: PLC0415
 
         model = self.model
 
@@ -135,6 +139,14 @@ class CompletionRequest:
         else:
             stream = self.stream
 
+        stream_options: dict[str, Any] | None | Unset
+        if isinstance(self.stream_options, Unset):
+            stream_options = UNSET
+        elif isinstance(self.stream_options, StreamOptions):
+            stream_options = self.stream_options.to_dict()
+        else:
+            stream_options = self.stream_options
+
         suffix: None | str | Unset
         if isinstance(self.suffix, Unset):
             suffix = UNSET
@@ -189,6 +201,8 @@ class CompletionRequest:
             field_dict["stop"] = stop
         if stream is not UNSET:
             field_dict["stream"] = stream
+        if stream_options is not UNSET:
+            field_dict["stream_options"] = stream_options
         if suffix is not UNSET:
             field_dict["suffix"] = suffix
         if temperature is not UNSET:
@@ -203,6 +217,7 @@ class CompletionRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0  # noqa: PLC0415
+        from ..models.stream_options import StreamOptions  # noqa: PLC0415
 
         d = dict(src_dict)
         model = d.pop("model")
@@ -324,6 +339,23 @@ class CompletionRequest:
 
         stream = _parse_stream(d.pop("stream", UNSET))
 
+        def _parse_stream_options(data: object) -> None | StreamOptions | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                stream_options_type_0 = StreamOptions.from_dict(data)
+
+                return stream_options_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | StreamOptions | Unset, data)
+
+        stream_options = _parse_stream_options(d.pop("stream_options", UNSET))
+
         def _parse_suffix(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -374,6 +406,7 @@ class CompletionRequest:
             seed=seed,
             stop=stop,
             stream=stream,
+            stream_options=stream_options,
             suffix=suffix,
             temperature=temperature,
             top_p=top_p,

@@ -1,20 +1,24 @@
-"""Wire models for POST /v1/chat/completions and POST /v1/completions, shaped like OpenAI's.
+"""Wire models for POST /v1/chat/completions and POST /v1/completions, shaped like OpenAI's, stream
+chunks included.
 
 Unknown fields the openai SDK may add are ignored. Known fields that ask for something this server
-does not do (streaming, n > 1, logprobs, penalties, tools, JSON mode) are rejected with a message
-naming the field, so a client never gets a silently different answer.
+does not do (penalties, logit_bias, tools, JSON schemas, echo) are rejected with a message naming the
+field, so a client never gets a silently different answer.
 """
 
 import secrets
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 DEFAULT_MAX_TOKENS = 256
 MAX_TOKENS_LIMIT = 4096
 MAX_STOP_SEQUENCES = 4
+MAX_N = 8
+MAX_TOP_LOGPROBS = 20
+MAX_COMPLETION_LOGPROBS = 5
 
 
 def _unsupported(message: str) -> PydanticCustomError:
@@ -32,8 +36,9 @@ class SamplingParams(BaseModel):
     top_p: float | None = Field(None, ge=0, le=1, description="Default 1; 0 means greedy decoding.")
     stop: str | list[str] | None = Field(None, description=f"Up to {MAX_STOP_SEQUENCES} strings that end the output.")
     seed: int | None = Field(None, ge=-(2**63), lt=2**64, description="Makes sampling reproducible.")
-    n: int | None = Field(None, description="Only 1 is supported.")
-    stream: bool | None = Field(None, description="Streaming is not supported yet.")
+    n: int | None = Field(None, ge=1, le=MAX_N, description=f"How many answers (choices), 1 to {MAX_N}. Default 1.")
+    stream: bool | None = Field(None, description="Send the answer as server-sent events while it is generated.")
+    stream_options: "StreamOptions | None" = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
@@ -50,20 +55,6 @@ class SamplingParams(BaseModel):
         if any(not s for s in stops):
             raise _unsupported("stop sequences must be non-empty strings")
         return stops or None
-
-    @field_validator("n")
-    @classmethod
-    def _check_n(cls, value: int | None) -> int | None:
-        if value not in (None, 1):
-            raise _unsupported("only n=1 is supported")
-        return value
-
-    @field_validator("stream")
-    @classmethod
-    def _check_stream(cls, value: bool | None) -> bool | None:
-        if value:
-            raise _unsupported("streaming is not supported yet; omit `stream` or set it to false")
-        return value
 
     @field_validator("frequency_penalty", "presence_penalty")
     @classmethod
@@ -88,9 +79,19 @@ class SamplingParams(BaseModel):
         return self.max_tokens or DEFAULT_MAX_TOKENS
 
     @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+    @property
     def greedy(self) -> bool:
         # top_p 0 keeps only the most likely token, which is greedy decoding (and sampling cannot take a 0 top_p).
         return self.temperature == 0 or self.top_p == 0
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool | None = Field(None, description="Send one last chunk with the usage and no choices.")
 
 
 class ChatMessage(BaseModel):
@@ -123,20 +124,15 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(SamplingParams):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT, description="Preferred to max_tokens.")
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
+    logprobs: bool | None = Field(None, description="Return each answer token's log-probability.")
+    top_logprobs: int | None = Field(
+        None, ge=0, le=MAX_TOP_LOGPROBS, description="With logprobs: also the most likely tokens at each position."
+    )
     tools: list[Any] | None = None
     functions: list[Any] | None = None
     tool_choice: Any = None
     function_call: Any = None
     response_format: dict[str, Any] | None = None
-
-    @field_validator("logprobs", "top_logprobs")
-    @classmethod
-    def _check_logprobs(cls, value: Any) -> Any:
-        if value:
-            raise _unsupported("logprobs are not supported")
-        return value
 
     @field_validator("tools", "functions")
     @classmethod
@@ -156,8 +152,17 @@ class ChatCompletionRequest(SamplingParams):
     @classmethod
     def _check_response_format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value and value.get("type") != "text":
-            raise _unsupported("only response_format {type: text} is supported")
+            raise _unsupported(
+                f"response_format {{type: {value.get('type')!r}}} is not supported: this server cannot constrain "
+                "output to JSON yet; omit response_format and ask for JSON in the prompt"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _top_logprobs_needs_logprobs(self) -> "ChatCompletionRequest":
+        if self.top_logprobs and not self.logprobs:
+            raise _unsupported("top_logprobs needs logprobs: true")
+        return self
 
     @property
     def max_new_tokens(self) -> int:
@@ -166,7 +171,9 @@ class ChatCompletionRequest(SamplingParams):
 
 class CompletionRequest(SamplingParams):
     prompt: str = Field(min_length=1)
-    logprobs: int | None = None
+    logprobs: int | None = Field(
+        None, ge=0, le=MAX_COMPLETION_LOGPROBS, description="Return each token's log-probability and this many alternatives."
+    )
     echo: bool | None = None
     best_of: int | None = None
     suffix: str | None = None
@@ -180,13 +187,6 @@ class CompletionRequest(SamplingParams):
             raise _unsupported("prompt must be one string; batches and token arrays are not supported")
         return value
 
-    @field_validator("logprobs")
-    @classmethod
-    def _check_logprobs(cls, value: int | None) -> int | None:
-        if value:
-            raise _unsupported("logprobs are not supported")
-        return value
-
     @field_validator("echo")
     @classmethod
     def _check_echo(cls, value: bool | None) -> bool | None:
@@ -198,7 +198,7 @@ class CompletionRequest(SamplingParams):
     @classmethod
     def _check_best_of(cls, value: int | None) -> int | None:
         if value not in (None, 1):
-            raise _unsupported("only best_of=1 is supported")
+            raise _unsupported("best_of is not supported; use n for several answers")
         return value
 
     @field_validator("suffix")
@@ -226,6 +226,21 @@ class Usage(BaseModel):
         )
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(BaseModel):
+    content: list[TokenLogprob] | None
+    refusal: list[TokenLogprob] | None = None
+
+
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
@@ -235,32 +250,82 @@ class AssistantMessage(BaseModel):
 class ChatChoice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
     finish_reason: FinishReason
 
 
+def chat_id() -> str:
+    return f"chatcmpl-{secrets.token_hex(12)}"
+
+
+def completion_id() -> str:
+    return f"cmpl-{secrets.token_hex(12)}"
+
+
+def _now() -> int:
+    return int(time.time())
+
+
 class ChatCompletion(BaseModel):
-    id: str = Field(default_factory=lambda: f"chatcmpl-{secrets.token_hex(12)}")
+    id: str = Field(default_factory=chat_id)
     object: Literal["chat.completion"] = "chat.completion"
-    created: int = Field(default_factory=lambda: int(time.time()))
+    created: int = Field(default_factory=_now)
     model: str
     choices: list[ChatChoice]
     usage: Usage
     system_fingerprint: str | None = None
 
 
+class ChunkDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChatChunkChoice(BaseModel):
+    index: int
+    delta: ChunkDelta
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: FinishReason | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One server-sent event of a streamed chat answer (`data: {chunk}`; the stream ends with `data: [DONE]`)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+
+
+class CompletionLogprobs(BaseModel):
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]] | None
+    text_offset: list[int]
+
+
 class CompletionChoice(BaseModel):
     index: int = 0
     text: str
-    logprobs: None = None
-    finish_reason: FinishReason
+    logprobs: CompletionLogprobs | None = None
+    finish_reason: FinishReason | None
 
 
 class Completion(BaseModel):
-    id: str = Field(default_factory=lambda: f"cmpl-{secrets.token_hex(12)}")
+    """Also each streamed event of a completion (then `finish_reason` is null until a choice ends)."""
+
+    id: str = Field(default_factory=completion_id)
     object: Literal["text_completion"] = "text_completion"
-    created: int = Field(default_factory=lambda: int(time.time()))
+    created: int = Field(default_factory=_now)
     model: str
     choices: list[CompletionChoice]
-    usage: Usage
+    usage: Usage | None = None
     system_fingerprint: str | None = None
+
+
+SamplingParams.model_rebuild()
+ChatCompletionRequest.model_rebuild()
+CompletionRequest.model_rebuild()

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class CompletionChoiceFinishReason(StrEnum):
+class CompletionChoiceFinishReasonType3Type1(StrEnum):
     LENGTH = "length"
     STOP = "stop"
 

