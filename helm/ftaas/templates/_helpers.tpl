@@ -7,6 +7,7 @@ Names
 
 {{/*
 Full name, kept short enough for the component suffixes ("-serving" is the longest) to fit 63 characters.
+(A vLLM server's name, "<fullname>-vllm-<model>", is cut to 63 characters: see "ftaas.vllmServers".)
 */}}
 {{- define "ftaas.fullname" -}}
 {{- if .Values.fullnameOverride }}
@@ -54,6 +55,69 @@ helm.sh/chart: {{ include "ftaas.chart" .root }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 app.kubernetes.io/part-of: ftaas
+{{- end }}
+
+{{/* Selector labels of one vLLM server (one Deployment, its Service and its PDB). Called with (dict "root" $ "name" <server name>). */}}
+{{- define "ftaas.vllmSelectorLabels" -}}
+{{ include "ftaas.selectorLabels" (dict "root" .root "component" "vllm") }}
+ftaas/vllm-server: {{ .name }}
+{{- end }}
+
+{{/*
+Catalog ids this release allows: the keys of models.catalog (a map, or a JSON object as a string), or the
+built-in model (jobs.catalog.DEFAULT_MODEL_ID) when the catalog is empty. As JSON {"ids": [...]}; "known" is
+false when the catalog is a string that is not a JSON object (the path of a file in the image).
+*/}}
+{{- define "ftaas.catalogIds" -}}
+{{- $catalog := .Values.models.catalog }}
+{{- $known := true }}
+{{- if and (kindIs "string" $catalog) $catalog }}
+{{- if hasPrefix "{" (trim $catalog) }}
+{{- $catalog = fromJson $catalog }}
+{{- else }}
+{{- $known = false }}
+{{- $catalog = dict }}
+{{- end }}
+{{- end }}
+{{- $ids := list }}
+{{- if $catalog }}
+{{- $ids = keys $catalog | sortAlpha }}
+{{- else if $known }}
+{{- $ids = list "HuggingFaceTB/SmolLM2-135M-Instruct" }}
+{{- end }}
+{{- toJson (dict "ids" $ids "known" $known) }}
+{{- end }}
+
+{{/*
+The vLLM servers: one per entry of vllm.models when vllm.enabled, with everything the templates need about
+each, as JSON {"servers": [{"id", "name" (of its Deployment, Service and PDB), "replicas", "gpus",
+"resources" (the GPU limit set from gpus), "extraArgs", "url" (its Service, for the API)}]}.
+Read it with (include "ftaas.vllmServers" . | fromJson).servers. Defined once; every vLLM template and
+FTAAS_VLLM_URLS in the ConfigMap use it.
+*/}}
+{{- define "ftaas.vllmServers" -}}
+{{- $servers := list }}
+{{- if .Values.vllm.enabled }}
+{{- $fullname := include "ftaas.fullname" . }}
+{{- range .Values.vllm.models }}
+{{- $id := toString (.id | default "") }}
+{{- $short := .name | default ($id | lower | replace "/" "-" | replace "." "-" | replace "_" "-") }}
+{{- $name := printf "%s-vllm-%s" $fullname $short | trunc 63 | trimSuffix "-" }}
+{{- $gpus := int (ternary .gpus $.Values.vllm.gpus (hasKey . "gpus")) }}
+{{- $resources := deepCopy (.resources | default $.Values.vllm.resources | default (dict)) }}
+{{- $limits := deepCopy ($resources.limits | default (dict)) }}
+{{- if gt $gpus 0 }}
+{{- $_ := set $limits "nvidia.com/gpu" $gpus }}
+{{- end }}
+{{- $_ := set $resources "limits" $limits }}
+{{- $server := dict "id" $id "short" $short "name" $name "gpus" $gpus "resources" $resources }}
+{{- $_ := set $server "replicas" (int (ternary .replicas $.Values.vllm.replicaCount (hasKey . "replicas"))) }}
+{{- $_ := set $server "extraArgs" (concat ($.Values.vllm.extraArgs | default list) (.extraArgs | default list)) }}
+{{- $_ := set $server "url" (printf "http://%s.%s.svc:%d" $name $.Release.Namespace (int $.Values.vllm.service.port)) }}
+{{- $servers = append $servers $server }}
+{{- end }}
+{{- end }}
+{{- toJson (dict "servers" $servers) }}
 {{- end }}
 
 {{/*
@@ -110,12 +174,43 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
 {{- $errors = append $errors "set both store.credentials.accessKeyId and store.credentials.secretAccessKey, or neither" }}
 {{- end }}
-{{- $pdb := .Values.api.podDisruptionBudget }}
+{{- range $component := list "api" "serving" "vllm" }}
+{{- $pdb := (index $.Values $component).podDisruptionBudget }}
 {{- if and $pdb.enabled (eq (toString $pdb.minAvailable) "") (eq (toString $pdb.maxUnavailable) "") }}
-{{- $errors = append $errors "api.podDisruptionBudget: set minAvailable or maxUnavailable" }}
+{{- $errors = append $errors (printf "%s.podDisruptionBudget: set minAvailable or maxUnavailable" $component) }}
 {{- end }}
 {{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
-{{- $errors = append $errors "api.podDisruptionBudget: set only one of minAvailable and maxUnavailable" }}
+{{- $errors = append $errors (printf "%s.podDisruptionBudget: set only one of minAvailable and maxUnavailable" $component) }}
+{{- end }}
+{{- end }}
+{{- if .Values.vllm.enabled }}
+{{- if not .Values.vllm.image.repository }}
+{{- $errors = append $errors "vllm.enabled needs vllm.image.repository: an image with CUDA vLLM and ftaas (docs/deploy.md)" }}
+{{- end }}
+{{- if not .Values.vllm.models }}
+{{- $errors = append $errors "vllm.enabled needs at least one entry in vllm.models ({id: <catalog id>})" }}
+{{- end }}
+{{- $allowed := include "ftaas.catalogIds" . | fromJson }}
+{{- $ids := list }}
+{{- $names := list }}
+{{- range (include "ftaas.vllmServers" . | fromJson).servers }}
+{{- if not .id }}
+{{- $errors = append $errors "vllm.models: every entry needs an id (a catalog base model id)" }}
+{{- else if and $allowed.known (not (has .id $allowed.ids)) }}
+{{- $errors = append $errors (printf "vllm.models: %q is not in the model catalog (%s)" .id (join ", " $allowed.ids)) }}
+{{- end }}
+{{- if has .id $ids }}
+{{- $errors = append $errors (printf "vllm.models: %q is listed twice" .id) }}
+{{- end }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .short) }}
+{{- $errors = append $errors (printf "vllm.models: name %q (of %q) may only use lower-case letters, digits and '-'" .short .id) }}
+{{- end }}
+{{- if has .name $names }}
+{{- $errors = append $errors (printf "vllm.models: two servers are named %q (names are cut to 63 characters): set a shorter name on one" .name) }}
+{{- end }}
+{{- $ids = append $ids .id }}
+{{- $names = append $names .name }}
+{{- end }}
 {{- end }}
 {{- $hpa := .Values.api.autoscaling }}
 {{- if and $hpa.enabled (not (or $hpa.targetCPUUtilizationPercentage $hpa.targetMemoryUtilizationPercentage)) }}
@@ -125,8 +220,8 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- $errors = append $errors "ingress.tls.enabled needs ingress.tls.secretName" }}
 {{- end }}
 {{- range .Values.models.volume.components }}
-{{- if not (has . (list "api" "worker" "serving")) }}
-{{- $errors = append $errors (printf "models.volume.components: unknown component %q (api, worker, serving)" .) }}
+{{- if not (has . (list "api" "worker" "serving" "vllm")) }}
+{{- $errors = append $errors (printf "models.volume.components: unknown component %q (api, worker, serving, vllm)" .) }}
 {{- end }}
 {{- end }}
 {{- if $errors }}
@@ -135,16 +230,19 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- end }}
 
 {{/*
-The environment shared by the api, worker and serving containers: non-secret settings from the
+The environment shared by every container (api, worker, serving, vllm): non-secret settings from the
 ConfigMap, secrets from Secrets. Defined here once; every Deployment includes it. Called with
-(dict "root" $ "extraEnv" <list of EnvVar for one component>).
+(dict "root" $ "extraEnv" <list of EnvVar for one component>), plus "storeOnly" true for vLLM: its
+resolver plugin reads only the store, so it gets the store's credentials but neither the API keys nor Redis.
 */}}
 {{- define "ftaas.env" -}}
 {{- $root := .root -}}
 envFrom:
   - configMapRef:
       name: {{ include "ftaas.fullname" $root }}
+{{- if or (not .storeOnly) (include "ftaas.hasStoreCredentials" $root) .extraEnv }}
 env:
+  {{- if not .storeOnly }}
   - name: FTAAS_API_KEYS
     valueFrom:
       secretKeyRef:
@@ -155,6 +253,7 @@ env:
       secretKeyRef:
         name: {{ include "ftaas.redisSecretName" $root }}
         key: {{ include "ftaas.redisSecretKey" $root }}
+  {{- end }}
   {{- if include "ftaas.hasStoreCredentials" $root }}
   - name: AWS_ACCESS_KEY_ID
     valueFrom:
@@ -170,6 +269,7 @@ env:
   {{- with .extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
