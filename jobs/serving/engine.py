@@ -39,6 +39,7 @@ from transformers import (
 from jobs.catalog import Catalog
 from jobs.resolver import ModelResolver, ResolvedModel
 from jobs.serving.downloads import fetch_model_folder
+from jobs.serving import json_mode
 from jobs.serving.decoding import TextStream, generator_for, next_token, token_logprob
 from jobs.serving.metrics import ServingMetrics
 from jobs.serving.types import (
@@ -203,6 +204,7 @@ class Choice:
     sampling: Sampling
     text: TextStream
     generator: torch.Generator | None
+    json: json_mode.JsonPrefix | None = None  # JSON mode: what the answer is so far
     last_token: int = -1
     n_tokens: int = 0
     last_at: float = 0.0
@@ -306,7 +308,7 @@ class BatchGroup:
         decode = _decoder(pending.tokenizer)
         choices = [
             Choice(generation, i, pending.adapter, pending.sampling, TextStream(decode, pending.sampling.stop),
-                   generator_for(pending.sampling, i))
+                   generator_for(pending.sampling, i), json_mode.JsonPrefix() if pending.sampling.json_object else None)
             for i in range(pending.sampling.n)
         ]
         logits_rows = logits.unsqueeze(0).expand(len(choices), -1)
@@ -340,7 +342,11 @@ class BatchGroup:
             if generation.cancelled.is_set():
                 self._end(choice, None)
                 continue
-            token = next_token(row, choice.sampling, choice.generator)
+            if choice.json is None:
+                token = next_token(row, choice.sampling, choice.generator)
+            else:
+                token = json_mode.choose(row, choice.sampling, choice.generator, choice.json, choice.text.decode, self.eos_ids)
+                choice.json.feed_text(choice.text.decode([token]))
             if choice.n_tokens:
                 self.metrics.inter_token_latency.labels(self.kind_of(choice.adapter)).observe(now - choice.last_at)
             choice.last_at = now
@@ -355,6 +361,10 @@ class BatchGroup:
                 self._end(choice, "stop")
                 continue
             text, stopped = choice.text.add(token)
+            if choice.json is not None and choice.json.done:  # the object is closed: nothing may follow
+                generation.push(Delta(choice.index, text + choice.text.flush(), logprobs))
+                self._end(choice, "stop")
+                continue
             if stopped:
                 generation.push(Delta(choice.index, text, logprobs))
                 self._end(choice, "stop")
@@ -534,6 +544,11 @@ class EmbeddedEngine:
             self._check_length(target, request, len(prompt_ids))
             generation = Generation(request.sampling.n, len(prompt_ids), lambda: self._release(target))
             if target.own is not None and target.own.classifier is not None:
+                if request.sampling.json_object:
+                    raise InvalidGenerationRequest(
+                        f"model {request.model!r} is a classifier: it answers with a label, never JSON; "
+                        "omit response_format", param="response_format",
+                    )
                 await asyncio.to_thread(self._classify, target, prompt_ids, generation)
                 return generation
             assert target.group is not None

@@ -21,6 +21,7 @@ class Sampling:
     n: int = 1
     logprobs: bool = False
     top_logprobs: int = 0
+    json_object: bool = False  # the answer is one JSON object (jobs/serving/json_mode.py)
 
 
 @dataclass(frozen=True)

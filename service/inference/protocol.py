@@ -2,8 +2,8 @@
 chunks included.
 
 Unknown fields the openai SDK may add are ignored. Known fields that ask for something this server
-does not do (penalties, logit_bias, tools, JSON schemas, echo) are rejected with a message naming the
-field, so a client never gets a silently different answer.
+does not do (penalties, logit_bias, tools, `response_format` json_schema, echo) are rejected with a
+message naming the field, so a client never gets a silently different answer.
 """
 
 import secrets
@@ -151,12 +151,16 @@ class ChatCompletionRequest(SamplingParams):
     @field_validator("response_format")
     @classmethod
     def _check_response_format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value and value.get("type") != "text":
+        if value and value.get("type") not in ("text", "json_object"):
             raise _unsupported(
-                f"response_format {{type: {value.get('type')!r}}} is not supported: this server cannot constrain "
-                "output to JSON yet; omit response_format and ask for JSON in the prompt"
+                f"response_format {{type: {value.get('type')!r}}} is not supported: use {{type: json_object}} for an "
+                "answer that is one JSON object (describe the keys you want in the prompt), or {type: text}"
             )
         return value
+
+    @property
+    def json_object(self) -> bool:
+        return bool(self.response_format and self.response_format.get("type") == "json_object")
 
     @model_validator(mode="after")
     def _top_logprobs_needs_logprobs(self) -> "ChatCompletionRequest":

@@ -21,6 +21,7 @@ from jobs.catalog import DEFAULT_MODEL_ID
 from jobs.ids import checkpoint_model_name, new_checkpoint_id
 from jobs.records import CheckpointRecord
 from jobs.repository import CheckpointRepository
+from jobs.serving.json_mode import JsonPrefix
 from jobs.settings import Settings
 from jobs.store import LocalStore, S3Store, Store
 from service.inference.app import create_serving_app
@@ -275,6 +276,36 @@ def test_n_logprobs_stop_and_seeds(server):
     logprobs = text.choices[0].logprobs
     assert "".join(logprobs.tokens) == text.choices[0].text and len(logprobs.top_logprobs[0]) == 2
     assert text.choices[0].finish_reason == "length" and text.usage.completion_tokens == 4
+
+
+@pytest.mark.slow
+def test_json_mode_answers_one_json_object(server):
+    client = sdk(server)
+    ask = [{"role": "user", "content": "Describe a cat as JSON with the keys name, age and color."}]
+    reply = client.chat.completions.create(
+        model=DEFAULT_MODEL_ID, messages=ask, response_format={"type": "json_object"}, max_tokens=120, temperature=0,
+    )
+    assert reply.choices[0].finish_reason == "stop"
+    assert set(json.loads(reply.choices[0].message.content)) >= {"name"}, reply.choices[0].message.content
+    # Adapters with random weights ramble, but only ever inside one JSON object (which `length` may cut short).
+    for model in (model_id("lora"), model_id("prompt_tuning"), model_id("full")):
+        choice = client.chat.completions.create(
+            model=model, messages=ask, response_format={"type": "json_object"}, max_tokens=40, temperature=0,
+        ).choices[0]
+        assert JsonPrefix().feed_text(choice.message.content), (model, choice.message.content)
+        if choice.finish_reason == "stop":
+            assert isinstance(json.loads(choice.message.content), dict)
+    sampled = client.chat.completions.create(
+        model=DEFAULT_MODEL_ID, messages=ask, response_format={"type": "json_object"}, max_tokens=120, n=2, seed=3,
+        stream=True,
+    )
+    texts = ["", ""]
+    for chunk in sampled:
+        for c in chunk.choices:
+            texts[c.index] += c.delta.content or ""
+    assert all(isinstance(json.loads(t), dict) for t in texts), texts
+    with pytest.raises(openai.BadRequestError, match="classifier"):
+        client.chat.completions.create(model=CLASSIFIER, messages=ask, response_format={"type": "json_object"})
 
 
 @pytest.mark.slow
