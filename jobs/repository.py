@@ -241,13 +241,16 @@ class ModelRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def get(self, tenant: str, model_id: str) -> ModelManifest:
-        key = _key(keys.model_manifest, tenant, model_id)
+    def read(self, tenant: str, model_id: str) -> ModelManifest:
+        """Blocking (the model resolver is synchronous)."""
         try:
-            data = await asyncio.to_thread(self.store.get_json, key)
+            data = self.store.get_json(_key(keys.model_manifest, tenant, model_id))
         except ObjectNotFound:
             raise RecordNotFound(model_id) from None
         return _owned(ModelManifest.model_validate(data), tenant, model_id)
+
+    async def get(self, tenant: str, model_id: str) -> ModelManifest:
+        return await asyncio.to_thread(self.read, tenant, model_id)
 
     async def list(self, tenant: str) -> list[ModelManifest]:
         def load() -> list[ModelManifest]:

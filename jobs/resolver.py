@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from jobs import keys
 from jobs.catalog import Catalog
 from jobs.ids import InvalidId, is_checkpoint_ref, is_fine_tuned_model_id, is_tenant
-from jobs.records import ModelManifest
-from jobs.repository import CheckpointRepository, RecordNotFound, _owned
-from jobs.store import ObjectNotFound, Store
+from jobs.repository import CheckpointRepository, ModelRepository, RecordNotFound
+from jobs.store import Store
 
 ModelRole = Literal["base", "fine_tuned", "checkpoint"]
 
@@ -75,6 +73,7 @@ class ModelResolver:
         self.catalog = catalog
         self.store = store
         self._checkpoints = CheckpointRepository(store)
+        self._models = ModelRepository(store)
 
     def resolve(self, tenant: str, name: str) -> ResolvedModel:
         """Raises ModelNotFound; never falls back to the base model. Store outages propagate (StoreUnavailable)."""
@@ -98,11 +97,7 @@ class ModelResolver:
     def _fine_tuned(self, tenant: str, name: str) -> ResolvedModel:
         if not is_fine_tuned_model_id(name):
             raise RecordNotFound(name)
-        try:
-            manifest = ModelManifest.model_validate(self.store.get_json(keys.model_manifest(tenant, name)))
-        except ObjectNotFound:
-            raise RecordNotFound(name) from None
-        _owned(manifest, tenant, name)
+        manifest = self._models.read(tenant, name)
         return ResolvedModel(
             name=name, role="fine_tuned", base_model=manifest.base_model, owner=tenant,
             created_at=manifest.created_at,
