@@ -52,6 +52,11 @@ class ResolvedModel:
         return "base" if self.training_type is None else str(self.training_type["type"])
 
     @property
+    def model_kind(self) -> str:
+        """The `model_kind` label of serving metrics: `classifier` for any classifier, else `kind`."""
+        return "classifier" if self.is_classifier else self.kind
+
+    @property
     def is_classifier(self) -> bool:
         return self.task_format == "classification"
 

@@ -28,7 +28,6 @@ A job gives up after MAX_ATTEMPTS.
 
 import asyncio
 import contextlib
-import ctypes
 import hashlib
 import json
 import logging
@@ -55,6 +54,8 @@ from jobs.queue import enqueue_training
 from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, JobRecord, ModelManifest, now
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
+from jobs.spec import processes_per_node
+from jobs.train import die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
 
 log = logging.getLogger("ftaas.worker")
@@ -95,6 +96,7 @@ class WorkerContext:
     events: EventLog
     work_dir: Path
     child_env: dict[str, str]
+    procs_per_node: int = 1  # the accelerators a job may train on (FTAAS_WORKER_MAX_PROCS_PER_NODE)
     job_timeout_s: float = 24 * 3600
     lease_s: float = 60
     queue_name: str = "ftaas:queue"
@@ -381,15 +383,6 @@ def _child_spec(job: JobRecord, work: Path) -> Path:
     return path
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: the kernel kills it when the worker dies, however the worker dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 async def _train(run: Attempt, resume: bool = False) -> dict:
     ctx, job, work = run.ctx, run.job, run.work
     if run.lost.is_set():
@@ -397,7 +390,8 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
     out = work / "out"
     spec_path = _child_spec(job, work)
     stderr_path = work / "train.log"
-    command = [sys.executable, "-m", "jobs.train", str(spec_path), "--out", str(out), "--events", "jsonl"]
+    processes = processes_per_node(job.spec.compute, job.spec.training_type, ctx.procs_per_node)
+    command = [*training_command(sys.executable, processes), str(spec_path), "--out", str(out), "--events", "jsonl"]
     if job.starting_model is not None:
         start = work / "start"
         await run.event(f"Downloading {job.starting_model.id} to continue training it")
@@ -414,7 +408,7 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
             stderr=stderr,
             env=ctx.child_env,
             start_new_session=True,  # its own process group, so a cancel kills everything it started
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         watcher = asyncio.create_task(_kill_on_cancel(ctx, job.id, child))
         try:

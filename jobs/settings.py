@@ -1,11 +1,25 @@
 """The one settings object, read from the environment (`FTAAS_*`) when a process starts."""
 
 import json
+import re
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobs.spec import ComputeLimits
+
+
+_SECRET_REF = re.compile(r"[^/]+/[^/]+")  # secret-name/key
+
+
+def _parsed_json(variable: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{variable} is not JSON: {exc}") from None
 
 
 class Settings(BaseSettings):
@@ -50,6 +64,38 @@ class Settings(BaseSettings):
         "prefix and prompt tuning, classifiers) kept in memory; least recently used beyond it are unloaded.",
     )
     train_threads: int = Field(0, description="torch threads for training on CPU; 0 means all cores.")
+    worker_max_procs_per_node: int = Field(
+        1, ge=1, description="Training processes a worker may start for one job (its GPUs; 1 on CPU). A job whose "
+        "compute.num_proc_per_node is larger is refused at create time.",
+    )
+    # Kubeflow Trainer, for jobs across nodes (jobs/kubeflow.py; docs/deploy.md, "Training across nodes with
+    # Kubeflow Trainer").
+    kubeflow_enabled: bool = Field(
+        False, description="Run jobs with compute.num_nodes > 1 as Kubeflow Trainer TrainJobs; without it they are "
+        "refused at create time.",
+    )
+    kubeflow_namespace: str = Field("default", description="The namespace the TrainJobs are created in.")
+    kubeflow_runtime: str = Field(
+        "torch-distributed", description="The ClusterTrainingRuntime the TrainJobs use (Kubeflow Trainer's torch one, "
+        "or a copy of it with the volumes your training nodes need).",
+    )
+    kubeflow_queue_name: str = Field(
+        "", description="A Kueue LocalQueue for the TrainJobs (label kueue.x-k8s.io/queue-name); empty: no Kueue.",
+    )
+    kubeflow_image: str = Field("", description="The ftaas image the training nodes run; required with Kubeflow.")
+    kubeflow_resources_per_node: str = Field(
+        '{"limits": {"nvidia.com/gpu": 1}}',
+        description="Each training node's resources (a Kubernetes ResourceRequirements as JSON). Its GPUs are also "
+        "the most processes a job may ask for per node.",
+    )
+    kubeflow_config_map: str = Field(
+        "", description="The ConfigMap holding the non-secret FTAAS_* settings the training pods read (the chart's).",
+    )
+    kubeflow_secret_refs: str = Field(
+        "",
+        description='Secrets the training pods read, as JSON {variable: "secret-name/key"}, e.g. '
+        '`{"FTAAS_REDIS_URL": "ftaas/redis-url"}`; FTAAS_REDIS_URL is required with Kubeflow.',
+    )
     # vLLM, the engine at scale for LoRA-family models (jobs/serving/vllm_launch.py, docs/deploy.md).
     vllm_urls: str = Field(
         "",
@@ -88,10 +134,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_vllm_urls(cls, value: str) -> str:
         if value.strip():
-            try:
-                urls = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"FTAAS_VLLM_URLS is not JSON: {exc}") from None
+            urls = _parsed_json("FTAAS_VLLM_URLS", value)
             if not isinstance(urls, dict) or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls.values()):
                 raise ValueError('FTAAS_VLLM_URLS must be a JSON object {"<catalog id>": "http://host:port"}')
         return value
@@ -99,6 +142,60 @@ class Settings(BaseSettings):
     def vllm_url_for(self, base_model: str) -> str | None:
         """The vLLM server for `base_model`, if one serves it."""
         return json.loads(self.vllm_urls).get(base_model) if self.vllm_urls.strip() else None
+
+    @field_validator("kubeflow_resources_per_node")
+    @classmethod
+    def _check_kubeflow_resources(cls, value: str) -> str:
+        resources = _parsed_json("FTAAS_KUBEFLOW_RESOURCES_PER_NODE", value)
+        if not isinstance(resources, dict) or not set(resources) <= {"limits", "requests"} or not all(
+            isinstance(amounts, dict) for amounts in resources.values()
+        ):
+            raise ValueError('FTAAS_KUBEFLOW_RESOURCES_PER_NODE must be {"limits": {...}, "requests": {...}}')
+        gpus = [amount for amounts in resources.values() for name, amount in amounts.items() if name.endswith("/gpu")]
+        if not all(str(amount).isdigit() for amount in gpus):
+            raise ValueError("FTAAS_KUBEFLOW_RESOURCES_PER_NODE: GPUs are counted in whole numbers")
+        return value
+
+    @field_validator("kubeflow_secret_refs")
+    @classmethod
+    def _check_kubeflow_secret_refs(cls, value: str) -> str:
+        if value.strip():
+            refs = _parsed_json("FTAAS_KUBEFLOW_SECRET_REFS", value)
+            if not isinstance(refs, dict) or not all(isinstance(ref, str) and _SECRET_REF.fullmatch(ref) for ref in refs.values()):
+                raise ValueError('FTAAS_KUBEFLOW_SECRET_REFS must be a JSON object {"VARIABLE": "secret-name/key"}')
+        return value
+
+    @model_validator(mode="after")
+    def _kubeflow_complete(self) -> "Settings":
+        if self.kubeflow_enabled:
+            missing = [name for name, given in (
+                ("FTAAS_KUBEFLOW_IMAGE", self.kubeflow_image),
+                ("FTAAS_KUBEFLOW_CONFIG_MAP", self.kubeflow_config_map),
+                ("FTAAS_REDIS_URL in FTAAS_KUBEFLOW_SECRET_REFS", "FTAAS_REDIS_URL" in self.kubeflow_secret_ref_map),
+            ) if not given]
+            if missing:
+                raise ValueError(f"FTAAS_KUBEFLOW_ENABLED needs {', '.join(missing)}")
+        return self
+
+    @property
+    def kubeflow_secret_ref_map(self) -> dict[str, tuple[str, str]]:
+        """FTAAS_KUBEFLOW_SECRET_REFS as {variable: (secret name, key)}."""
+        refs = json.loads(self.kubeflow_secret_refs) if self.kubeflow_secret_refs.strip() else {}
+        return {name: tuple(ref.split("/")) for name, ref in refs.items()}
+
+    @property
+    def kubeflow_gpus_per_node(self) -> int:
+        """GPUs each Kubeflow training node gets (any `<vendor>/gpu` resource in its limits or requests)."""
+        resources = json.loads(self.kubeflow_resources_per_node)
+        amounts = {**resources.get("requests", {}), **resources.get("limits", {})}  # a limit wins over a request
+        return sum(int(amount) for name, amount in amounts.items() if name.endswith("/gpu"))
+
+    def compute_limits(self) -> ComputeLimits:
+        """What this deployment can run, for validating a job's `compute` (one process per node without GPUs)."""
+        return ComputeLimits(
+            worker_procs_per_node=self.worker_max_procs_per_node,
+            kubeflow_procs_per_node=max(1, self.kubeflow_gpus_per_node) if self.kubeflow_enabled else None,
+        )
 
     @field_validator("cache_dir")
     @classmethod

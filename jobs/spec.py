@@ -7,11 +7,14 @@ Validation context (optional, given by the API): `allowed_models` (the catalog i
 `model` names a fine-tuned model or checkpoint of the caller's, `starting_model` (its
 jobs.records.StartingModel as a dict). With them, unknown models, missing files and files or
 methods that do not suit the method or the starting model are reported in the same error list as
-every other bad field. A continued job without a `training_type` inherits its starting model's. Without them (`ftaas train` with local paths) the same file checks run
-once the files are read: see `file_format_problems`.
+every other bad field. A continued job without a `training_type` inherits its starting model's. Without them
+(`ftaas train` with local paths) the same file checks run once the files are read: see `file_format_problems`.
+`compute_limits` (a ComputeLimits, from jobs.settings.Settings.compute_limits) adds what the deployment can
+run: processes per node, and more than one node only with Kubeflow Trainer.
 """
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -65,6 +68,15 @@ PACKABLE_FORMATS = ("chat", "prompt_completion", "text")
 UNPACKABLE_TRAINING_TYPES = ("prefix_tuning", "prompt_tuning")
 # Classification trains a new head next to the method's parameters; prompt-learning methods have no place for it here.
 CLASSIFICATION_TRAINING_TYPES = ("full", "lora", "qlora", "ia3")
+# Methods whose parameters FSDP2 (compute.strategy "fsdp") cannot shard, and why; they need DDP.
+UNSHARDABLE_TRAINING_TYPES = {
+    "qlora": "bitsandbytes' 4-bit weights do not shard with FSDP2",
+    "prefix_tuning": "peft keeps its virtual tokens outside the modules FSDP2 shards",
+    "prompt_tuning": "peft keeps its virtual tokens outside the modules FSDP2 shards",
+}
+COMPUTE_STRATEGIES = ("auto", "ddp", "fsdp")
+MAX_NODES = 1024
+MAX_PROCS_PER_NODE = 1024
 
 
 def _keyword_or(keyword: str, value_type: Any, expected: str) -> Any:
@@ -358,6 +370,80 @@ TrainingType = Annotated[
 ]
 
 
+class Compute(BaseModel):
+    """Where a job trains: training processes per node (torchrun) and nodes (more than one: Kubeflow Trainer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    num_nodes: Annotated[int, Field(strict=True, ge=1, le=MAX_NODES)] = Field(
+        1, description="Machines to train on; more than one runs the job as a Kubeflow Trainer TrainJob."
+    )
+    num_proc_per_node: _auto_or(
+        Annotated[int, Field(strict=True, ge=1, le=MAX_PROCS_PER_NODE)], f"an integer from 1 to {MAX_PROCS_PER_NODE}"
+    ) = Field("auto", description="Training processes on each node (auto: one per accelerator, one on CPU).")
+    strategy: Literal[COMPUTE_STRATEGIES] = Field(
+        "auto", description="How the processes share the work: ddp (each holds the whole model), fsdp (FSDP2 shards "
+        "parameters, gradients and optimizer state), or auto (chosen per method)."
+    )
+
+
+@dataclass(frozen=True)
+class ComputeLimits:
+    """What a deployment can run (jobs.settings.Settings.compute_limits)."""
+
+    worker_procs_per_node: int  # training processes one worker may start for a job
+    kubeflow_procs_per_node: int | None  # per Kubeflow training node; None: Kubeflow Trainer is not configured
+
+
+def _changes_what_trains(training_type: Any) -> bool:
+    """Gradual unfreezing makes more parameters trainable as training goes, which DDP cannot follow."""
+    return getattr(training_type, "gradual_unfreezing", None) is not None
+
+
+def compute_problems(compute: Compute, training_type: Any, limits: ComputeLimits | None) -> list[Problem]:
+    """Why `compute` cannot train `training_type` (a TrainingType model, None when it was invalid itself), or
+    cannot run on a deployment with these limits (locations within `compute`)."""
+    problems: list[Problem] = []
+    kind = training_type.type if training_type is not None else None
+    unshardable = UNSHARDABLE_TRAINING_TYPES.get(kind)
+    if compute.strategy == "fsdp" and unshardable:
+        problems.append((("strategy",), f"strategy 'fsdp' cannot train {kind}: {unshardable}; "
+                         "use strategy 'ddp' or 'auto'"))
+    elif compute.strategy == "fsdp":
+        problems.append((("strategy",), "strategy 'fsdp' is not available yet (FSDP2 sharding is being built); "
+                         "use 'ddp' or 'auto', which train with DDP across processes"))
+    if compute.num_proc_per_node not in ("auto", 1) and _changes_what_trains(training_type):
+        problems.append((("num_proc_per_node",), "gradual_unfreezing trains in one process (DDP cannot follow "
+                         "parameters that become trainable mid-run); use num_proc_per_node 1 or 'auto'"))
+    if limits is None:
+        return problems
+    across_nodes = compute.num_nodes > 1
+    if across_nodes and limits.kubeflow_procs_per_node is None:
+        problems.append((("num_nodes",), f"training across {compute.num_nodes} nodes needs Kubeflow Trainer, which "
+                         "this deployment has not configured; use num_nodes 1, or ask its operator to install Kubeflow "
+                         "Trainer and set FTAAS_KUBEFLOW_ENABLED=true (Helm: kubeflow.enabled; docs/deploy.md)"))
+    elif across_nodes:
+        problems.append((("num_nodes",), f"training across {compute.num_nodes} nodes is not available yet: the "
+                         "workers do not submit Kubeflow TrainJobs yet; use num_nodes 1 (with num_proc_per_node for "
+                         "several processes on one node)"))
+    if compute.num_proc_per_node != "auto":
+        if across_nodes and limits.kubeflow_procs_per_node is not None:
+            limit, where = limits.kubeflow_procs_per_node, "each Kubeflow training node of this deployment runs"
+        else:
+            limit, where = limits.worker_procs_per_node, "this deployment's workers run"
+        if compute.num_proc_per_node > limit:
+            problems.append((("num_proc_per_node",), f"{where} at most {limit} training "
+                             f"process{'es' if limit > 1 else ''} per node; ask for {limit} or fewer, or 'auto'"))
+    return problems
+
+
+def processes_per_node(compute: Compute, training_type: Any, available: int) -> int:
+    """How many processes train a job on one node with `available` accelerators (1 on CPU): the number it
+    asks for, or for "auto" every accelerator; one where the method changes what trains mid-run."""
+    if _changes_what_trains(training_type):
+        return 1
+    return available if compute.num_proc_per_node == "auto" else compute.num_proc_per_node
+
+
 def continuation_problems(spec: "JobSpec", starting: dict, training_format: str | None) -> list[Problem]:
     """Why `spec` cannot continue training `starting` (a StartingModel dict): continuing trains the same
     kind of model further, on the same kind of task; an adapter keeps its shape."""
@@ -423,6 +509,7 @@ class JobSpec(BaseModel):
     hyperparameters: Hyperparameters | None = None
     method: Method | None = None
     training_type: TrainingType = Field(default_factory=LoraTraining)
+    compute: Compute = Field(default_factory=Compute)
 
     @model_validator(mode="before")
     @classmethod
@@ -473,6 +560,14 @@ class JobSpec(BaseModel):
                 "file_not_found", "no file '{file_id}'; upload it first with POST /v1/files", {"file_id": file_id}
             )
         return file_id
+
+    @field_validator("compute")
+    @classmethod
+    def _compute_fits(cls, compute: Compute, info: ValidationInfo) -> Compute:
+        # A field validator, so these problems are listed with every other field's.
+        training_type = info.data.get("training_type")  # absent when it was invalid itself
+        _reject("Compute", compute_problems(compute, training_type, (info.context or {}).get("compute_limits")))
+        return compute
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> "JobSpec":

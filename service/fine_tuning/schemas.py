@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from jobs.records import CheckpointRecord, JobProgress, JobRecord
+from jobs.spec import Compute
 
 
 class HyperparametersObject(BaseModel):
@@ -42,6 +43,7 @@ class FineTuningJob(BaseModel):
     user_provided_suffix: str | None
     # ftaas extensions
     training_type: dict[str, Any]
+    compute: Compute
     task_format: str | None = Field(
         None, description="The training file's format (chat, prompt_completion, text, classification, preference), known once validated."
     )
@@ -69,7 +71,8 @@ class FineTuningJob(BaseModel):
             result_files=job.result_files, trained_tokens=job.trained_tokens,
             error=JobErrorObject(**job.error.model_dump()) if job.error else None, seed=spec.seed,
             estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
-            training_type=spec.training_type.model_dump(), task_format=job.task_format, progress=job.progress,
+            training_type=spec.training_type.model_dump(), compute=spec.compute, task_format=job.task_format,
+            progress=job.progress,
         )
 
 

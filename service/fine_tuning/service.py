@@ -28,6 +28,7 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
         "allowed_models": set(services.catalog.ids()),
         "known_files": await services.files.formats(tenant, file_ids),
         "starting_model": starting_model.model_dump() if starting_model else None,
+        "compute_limits": services.settings.compute_limits(),
     }
     try:
         spec = JobSpec.model_validate(body, context=context)

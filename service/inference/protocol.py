@@ -2,8 +2,8 @@
 chunks included.
 
 Unknown fields the openai SDK may add are ignored. Known fields that ask for something this server
-does not do (penalties, logit_bias, tools, `response_format` json_schema, echo) are rejected with a
-message naming the field, so a client never gets a silently different answer.
+does not do (penalties, logit_bias, tools, echo) are rejected with a message naming the field, so a
+client never gets a silently different answer.
 """
 
 import secrets
@@ -19,6 +19,7 @@ MAX_STOP_SEQUENCES = 4
 MAX_N = 8
 MAX_TOP_LOGPROBS = 20
 MAX_COMPLETION_LOGPROBS = 5
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 
 
 def _unsupported(message: str) -> PydanticCustomError:
@@ -151,16 +152,28 @@ class ChatCompletionRequest(SamplingParams):
     @field_validator("response_format")
     @classmethod
     def _check_response_format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value and value.get("type") not in ("text", "json_object"):
+        kind = value.get("type") if value else None
+        if value and kind not in RESPONSE_FORMATS:
             raise _unsupported(
-                f"response_format {{type: {value.get('type')!r}}} is not supported: use {{type: json_object}} for an "
-                "answer that is one JSON object (describe the keys you want in the prompt), or {type: text}"
+                f"response_format {{type: {kind!r}}} is not supported: use one of {', '.join(RESPONSE_FORMATS)}"
             )
+        if kind == "json_schema":
+            spec = value.get("json_schema")
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+                raise _unsupported("response_format json_schema needs {json_schema: {name, schema}}: name is missing")
+            if not isinstance(spec.get("schema", {}), dict):
+                raise _unsupported("response_format json_schema.schema must be a JSON schema object")
         return value
 
     @property
-    def json_object(self) -> bool:
-        return bool(self.response_format and self.response_format.get("type") == "json_object")
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema the answer must follow, or None for free text."""
+        kind = self.response_format.get("type") if self.response_format else None
+        if kind == "json_object":
+            return {"type": "object"}
+        if kind == "json_schema":
+            return self.response_format["json_schema"].get("schema") or {"type": "object"}
+        return None
 
     @model_validator(mode="after")
     def _top_logprobs_needs_logprobs(self) -> "ChatCompletionRequest":

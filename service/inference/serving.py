@@ -75,14 +75,14 @@ def generation_request(tenant: str, body: ChatCompletionRequest | CompletionRequ
     if isinstance(body, ChatCompletionRequest):
         logprobs, top = bool(body.logprobs), body.top_logprobs or 0
         messages: tuple[dict[str, str], ...] | None = tuple(m.template_dict() for m in body.messages)
-        prompt, json_object = None, body.json_object
+        prompt, json_schema = None, body.json_schema
     else:
         logprobs, top = body.logprobs is not None, body.logprobs or 0
-        messages, prompt, json_object = None, body.prompt, False
+        messages, prompt, json_schema = None, body.prompt, None
     sampling = Sampling(
         max_new_tokens=body.max_new_tokens, greedy=body.greedy, temperature=body.temperature if body.temperature is not None else 1.0,
         top_p=body.top_p if body.top_p is not None else 1.0, seed=body.seed, stop=tuple(body.stop_sequences),
-        n=body.n or 1, logprobs=logprobs, top_logprobs=top, json_object=json_object,
+        n=body.n or 1, logprobs=logprobs, top_logprobs=top, json_schema=json_schema,
     )
     return GenerationRequest(tenant=tenant, model=body.model, sampling=sampling, messages=messages, prompt=prompt)
 

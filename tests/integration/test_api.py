@@ -85,6 +85,51 @@ def test_create_job_reports_every_problem_at_once(api):
     assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []
 
 
+def test_create_job_refuses_compute_this_deployment_cannot_run_with_every_problem_listed(api):
+    file_id = upload(api, jsonl(CHAT, CHAT)).json()["id"]
+    r = api.post(
+        "/v1/fine_tuning/jobs",
+        json={"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": file_id, "training_type": {"type": "qlora"},
+              "hyperparameters": {"n_epochs": 0}, "compute": {"num_nodes": 2, "num_proc_per_node": 2, "strategy": "fsdp"}},
+        headers=ALPHA,
+    )
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    for expected in ("4 problems", "hyperparameters.n_epochs", "compute.strategy: strategy 'fsdp' cannot train qlora",
+                     "compute.num_nodes: training across 2 nodes needs Kubeflow Trainer",
+                     "compute.num_proc_per_node: this deployment's workers run at most 1 training process per node"):
+        assert expected in message, message
+    assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []
+
+
+def test_the_job_keeps_and_shows_its_compute_block(api):
+    job = create_job(api, compute={"num_proc_per_node": 1, "strategy": "ddp"})
+    assert job["compute"] == {"num_nodes": 1, "num_proc_per_node": 1, "strategy": "ddp"}
+    assert api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()["compute"] == job["compute"]
+    assert create_job(api)["compute"] == {"num_nodes": 1, "num_proc_per_node": "auto", "strategy": "auto"}
+
+
+def test_with_kubeflow_configured_multi_node_jobs_are_refused_until_the_worker_submits_them(tmp_path, cache_dir, redis_url):
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        f"file://{tmp_path}/store", cache_dir, kubeflow_enabled=True, kubeflow_image="ftaas:test",
+        kubeflow_config_map="ftaas", kubeflow_secret_refs=json.dumps({"FTAAS_REDIS_URL": "ftaas/redis-url"}),
+        kubeflow_resources_per_node=json.dumps({"limits": {"nvidia.com/gpu": 4}}),
+    )
+    with TestClient(create_app(settings)) as client:
+        file_id = upload(client, jsonl(CHAT, CHAT)).json()["id"]
+        r = client.post("/v1/fine_tuning/jobs", json={"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": file_id,
+                                                      "compute": {"num_nodes": 2, "num_proc_per_node": 8}}, headers=ALPHA)
+        assert r.status_code == 400
+        message = r.json()["error"]["message"]
+        assert "Kubeflow training node of this deployment runs at most 4" in message
+        assert "compute.num_nodes: training across 2 nodes is not available yet" in message
+
+
 def test_files_that_do_not_suit_the_method_are_rejected_at_create_time(api):
     text = upload(api, jsonl({"text": "Plain prose for continued pre-training."})).json()
     labelled = upload(api, jsonl({"text": "great", "label": "pos"}, {"text": "awful", "label": "neg"})).json()

@@ -13,7 +13,6 @@ import openai
 import pytest
 import torch
 from litestar.testing import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from jobs import keys
@@ -21,12 +20,13 @@ from jobs.catalog import DEFAULT_MODEL_ID
 from jobs.ids import checkpoint_model_name, new_checkpoint_id
 from jobs.records import CheckpointRecord
 from jobs.repository import CheckpointRepository
-from jobs.serving.json_mode import JsonPrefix
 from jobs.settings import Settings
 from jobs.store import LocalStore, S3Store, Store
 from service.inference.app import create_serving_app
 from tests.conftest import make_settings as api_settings
 from tests.support.serving import (
+    City,
+    metric,
     KINDS,
     LABELS,
     catalog_setting,
@@ -62,15 +62,6 @@ def serving_settings(store: Store, cache_dir: Path, base_model_dir: Path, **over
         models=catalog_setting(base_model_dir), cache_dir=cache_dir, serving_max_adapters=2,
     )
     return Settings(**{**values, **overrides})
-
-
-def metric(url: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 def sdk(url: str, key: str = "k1") -> openai.OpenAI:
@@ -157,7 +148,10 @@ BAD_REQUESTS = [
     ({"n": 9}, 400, "invalid_request", "n"),
     ({"top_logprobs": 3}, 400, "invalid_request", "top_logprobs needs logprobs"),
     ({"logprobs": True, "top_logprobs": 21}, 400, "invalid_request", "top_logprobs"),
-    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}, 400, "invalid_request", "response_format"),
+    ({"response_format": {"type": "yaml"}}, 400, "invalid_request", "response_format"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}}, 400, "invalid_request", "name is missing"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "objectx"}}}}, 400,
+     "invalid_value", "JSON schema cannot be used"),
     ({"tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "invalid_request", "tool and function calling"),
     ({"frequency_penalty": 0.5}, 400, "invalid_request", "penalties"),
     ({"max_tokens": 100_000}, 400, "invalid_request", "max_tokens"),
@@ -279,7 +273,7 @@ def test_n_logprobs_stop_and_seeds(server):
 
 
 @pytest.mark.slow
-def test_json_mode_answers_one_json_object(server):
+def test_structured_outputs_follow_json_mode_and_json_schemas(server):
     client = sdk(server)
     ask = [{"role": "user", "content": "Describe a cat as JSON with the keys name, age and color."}]
     reply = client.chat.completions.create(
@@ -287,23 +281,28 @@ def test_json_mode_answers_one_json_object(server):
     )
     assert reply.choices[0].finish_reason == "stop"
     assert set(json.loads(reply.choices[0].message.content)) >= {"name"}, reply.choices[0].message.content
-    # Adapters with random weights ramble, but only ever inside one JSON object (which `length` may cut short).
+    # The SDK's parse(): a pydantic model's strict JSON schema in, an instance of it out.
+    parsed = client.chat.completions.parse(
+        model=DEFAULT_MODEL_ID, messages=[{"role": "user", "content": "Describe Paris."}], response_format=City,
+        max_tokens=60, temperature=0,
+    )
+    city = parsed.choices[0].message.parsed
+    assert isinstance(city, City) and city.country == "France", parsed.choices[0].message.content
+    # Adapters with random weights ramble, but within the schema: every kind that generates text keeps to it.
     for model in (model_id("lora"), model_id("prompt_tuning"), model_id("full")):
-        choice = client.chat.completions.create(
-            model=model, messages=ask, response_format={"type": "json_object"}, max_tokens=40, temperature=0,
+        choice = client.chat.completions.parse(
+            model=model, messages=ask, response_format=City, max_tokens=80, temperature=0,
         ).choices[0]
-        assert JsonPrefix().feed_text(choice.message.content), (model, choice.message.content)
-        if choice.finish_reason == "stop":
-            assert isinstance(json.loads(choice.message.content), dict)
+        assert isinstance(choice.message.parsed, City), (model, choice.message.content)
+    city_schema = {"type": "json_schema", "json_schema": {"name": "city", "schema": City.model_json_schema()}}
     sampled = client.chat.completions.create(
-        model=DEFAULT_MODEL_ID, messages=ask, response_format={"type": "json_object"}, max_tokens=120, n=2, seed=3,
-        stream=True,
+        model=DEFAULT_MODEL_ID, messages=ask, response_format=city_schema, max_tokens=120, n=2, seed=3, stream=True,
     )
     texts = ["", ""]
     for chunk in sampled:
         for c in chunk.choices:
             texts[c.index] += c.delta.content or ""
-    assert all(isinstance(json.loads(t), dict) for t in texts), texts
+    assert all(City.model_validate_json(t) for t in texts), texts
     with pytest.raises(openai.BadRequestError, match="classifier"):
         client.chat.completions.create(model=CLASSIFIER, messages=ask, response_format={"type": "json_object"})
 
@@ -406,3 +405,9 @@ def test_the_api_relays_answers_and_streams_unbuffered(server, model_store, redi
         assert len(arrivals) > 10 and arrivals[-1] - arrivals[1] > 0.3  # chunks arrived over time, not all at the end
         with pytest.raises(openai.NotFoundError):
             sdk(api, "k2").chat.completions.create(model=model_id("lora"), messages=FRANCE)
+        # The API's inference metrics: by the engine that answered and the model's kind, streams timed to their end.
+        assert metric(api, "ftaas_api_inference_requests_total", engine="embedded", model_kind="lora", status="200") == 1
+        assert metric(api, "ftaas_api_inference_requests_total", engine="embedded", model_kind="base", status="200") == 1
+        first = metric(api, "ftaas_api_inference_time_to_first_byte_seconds_sum", engine="embedded", model_kind="base")
+        whole = metric(api, "ftaas_api_inference_duration_seconds_sum", engine="embedded", model_kind="base")
+        assert 0 < first < arrivals[1] + 0.5 and whole >= arrivals[-1] - 0.5 and whole - first > 0.3

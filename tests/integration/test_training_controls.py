@@ -68,7 +68,7 @@ def test_accumulated_batches_give_the_gradient_of_one_big_batch(base):
     grads = []
     for group in ([data], [data[:1], data[1:4], data[4:]]):
         model = lora_model(base, spec_with())
-        accumulated = loop.accumulate_gradients(model, task, group)
+        accumulated = loop.accumulate_gradients(loop.StepLoss(model, task), task, group)
         grads.append((accumulated.loss, torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])))
     (loss_one, grad_one), (loss_three, grad_three) = grads
     assert loss_three == pytest.approx(loss_one, rel=1e-5)

@@ -32,6 +32,7 @@ from jobs.serving.vllm_launch import REPO_ROOT, vllm_command, vllm_refusal
 from jobs.settings import Settings
 from jobs.store import LocalStore, Store
 from tests.conftest import free_port
+from tests.support.serving import City, metric
 
 VLLM_PYTHON = REPO_ROOT / ".venv-vllm" / "bin" / "python"
 needs_vllm = pytest.mark.skipif(
@@ -519,6 +520,13 @@ def test_the_api_sends_lora_models_to_vllm_under_their_public_name(api_with_vllm
     base = client.chat.completions.create(model=DEFAULT_MODEL_ID, messages=FRANCE, temperature=0, max_tokens=24)
     assert base.choices[0].message.content == BASE_ANSWER and (base.system_fingerprint or "").startswith("vllm")
     assert vllm.log.read_text().count("serving ") >= served_before
+    # Structured outputs (the SDK's parse()) pass through to vLLM's own.
+    parsed = client.chat.completions.parse(model=PIRATE, messages=FRANCE, response_format=City, temperature=0, max_tokens=60)
+    assert isinstance(parsed.choices[0].message.parsed, City), parsed.choices[0].message.content
+    # Metrics: the API's by engine and model kind; vLLM's /metrics has the plugin's adapter loads by model kind.
+    assert metric(api_with_vllm, "ftaas_api_inference_requests_total", engine="vllm", model_kind="lora", status="200") >= 3
+    assert metric(vllm.base_url, "ftaas_serving_adapter_loads_total", model_kind="lora") >= 1
+    assert metric(vllm.base_url, "ftaas_serving_adapter_load_seconds_count", model_kind="lora") >= 1
 
 
 @pytest.mark.slow

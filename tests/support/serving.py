@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import pydantic
 import torch
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from jobs import keys
@@ -31,6 +33,16 @@ LABELS = ["negative", "positive"]
 # How far each kind's trained weights move from their start, so that every answer differs from the base's.
 NOISE = {"ia3": 0.5, "prompt_tuning": 20.0}
 KINDS = ("lora", "dora", "rslora", "ia3", "prefix_tuning", "prompt_tuning", "full")
+
+
+class City(pydantic.BaseModel):
+    """A structured-output schema whose answers are short whatever the model (bounded strings and numbers)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")  # additionalProperties: false, as strict schemas have
+
+    name: str = pydantic.Field(max_length=20)
+    country: Literal["France", "Germany", "Italy", "Spain"]
+    population_millions: int = pydantic.Field(ge=0, le=50)
 
 
 def _peft_config(kind: str) -> Any:
@@ -169,3 +181,13 @@ def live_server(app: Any, ready_path: str = "/readyz", timeout_s: float = 120) -
 
 def catalog_setting(base_model_dir: Path) -> str:
     return json.dumps({DEFAULT_MODEL_ID: str(base_model_dir)})
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """The sum of the samples named `name` with these labels on `{url}/metrics`."""
+    total = 0.0
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total

@@ -443,6 +443,65 @@ def test_the_vllm_container_runs_ftaas_launcher_which_builds_vllm_command_line(
     assert env["FTAAS_VLLM_SERVED_MODEL"] == model
 
 
+def template_skeleton(text: str) -> list[dict]:
+    """A template's YAML documents with every whole-line action dropped and every inline action kept as a marked
+    word, so that two fields written with the same action compare equal (a stand-in for rendering)."""
+    lines = [line for line in text.splitlines() if not re.fullmatch(r"\s*\{\{-?.*?-?\}\}\s*", line)]
+    marked = re.sub(r"\{\{-?\s*(.*?)\s*-?\}\}", lambda m: "<" + re.sub(r"\W+", "_", m.group(1)) + ">", "\n".join(lines))
+    return [d for d in yaml.safe_load_all(marked) if d]
+
+
+def guarded_block(text: str, condition: str) -> str:
+    """The text from `{{- if <condition> }}` to its own `{{ end }}`."""
+    start = text.index("{{- if " + condition + " }}")
+    depth = 0
+    for match in ACTION.finditer(text, start):
+        word = (match.group(1).split() or [""])[0]
+        depth += word in {"if", "with", "range", "define", "block"}
+        depth -= word == "end"
+        if depth == 0:
+            return text[start: match.end()]
+    raise AssertionError(f"no end for `if {condition}`")
+
+
+def test_kubeflow_rbac_is_rendered_only_when_enabled_and_lets_the_workers_account_manage_trainjobs() -> None:
+    text = (TEMPLATES / "rbac-kubeflow.yaml").read_text()
+    found = actions(text)
+    assert found[0] == "if .Values.kubeflow.enabled" and found[-1] == "end", "the whole file must be inside the guard"
+    assert text.startswith("{{- if .Values.kubeflow.enabled }}") and text.rstrip().endswith("{{- end }}")
+    role, binding = template_skeleton(text)
+    assert (role["kind"], binding["kind"]) == ("Role", "RoleBinding")
+    assert role["rules"] == [{"apiGroups": ["trainer.kubeflow.org"], "resources": ["trainjobs"],
+                              "verbs": ["get", "list", "watch", "create", "delete", "patch"]}]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"]
+    (subject,) = binding["subjects"]
+    assert subject == {"kind": "ServiceAccount", "name": "<include_ftaas_serviceAccountName_>",
+                       "namespace": "<_Release_Namespace>"}
+    # Only the worker's pods mount the account's token, and only then.
+    assert "automountServiceAccountToken: {{ or .Values.serviceAccount.automountToken .Values.kubeflow.enabled }}" in (
+        TEMPLATES / "deployment-worker.yaml").read_text()
+    for name in ("deployment-api.yaml", "deployment-serving.yaml", "deployment-vllm.yaml"):
+        assert "kubeflow" not in (TEMPLATES / name).read_text(), name
+
+
+def test_kubeflow_settings_are_set_only_when_enabled_with_every_one_the_application_requires() -> None:
+    configmap = (TEMPLATES / "configmap.yaml").read_text()
+    block = guarded_block(configmap, ".Values.kubeflow.enabled")
+    outside = configmap.replace(block, "")
+    assert "FTAAS_KUBEFLOW_" not in outside
+    set_there = set(re.findall(r"\bFTAAS_KUBEFLOW_[A-Z_]+", block))
+    # Settings refuses FTAAS_KUBEFLOW_ENABLED without these (jobs/settings.py).
+    assert {"FTAAS_KUBEFLOW_ENABLED", "FTAAS_KUBEFLOW_IMAGE", "FTAAS_KUBEFLOW_CONFIG_MAP", "FTAAS_KUBEFLOW_SECRET_REFS",
+            "FTAAS_KUBEFLOW_NAMESPACE", "FTAAS_KUBEFLOW_RUNTIME", "FTAAS_KUBEFLOW_RESOURCES_PER_NODE"} <= set_there
+    # The secret references name the same Secrets and keys the pods' own env reads, never a value.
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    refs = helpers.split('define "ftaas.kubeflowSecretRefs"')[1].split("{{- end }}\n{{- toJson")[0]
+    assert '"FTAAS_REDIS_URL" (printf "%s/%s" (include "ftaas.redisSecretName" .) (include "ftaas.redisSecretKey" .))' in refs
+    assert ".Values.redis.url" not in refs and "accessKeyId" not in refs.replace("AccessKeyIdKey", "")
+    assert "FTAAS_WORKER_MAX_PROCS_PER_NODE" in configmap
+
+
 # -- rendered by helm, where a binary is on PATH --------------------------------------------------------------
 
 HELM = shutil.which("helm")
@@ -587,3 +646,22 @@ def test_helm_refuses_vllm_models_it_cannot_serve(tmp_path: Path) -> None:
     for message in ("vllm.image.repository", '"Not/In-The-Catalog" is not in the model catalog', "is listed twice",
                     'name "Bad_Name"'):
         assert message in result.stderr, message
+
+
+@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.name)
+def test_helm_renders_kubeflow_rbac_and_settings_only_when_enabled(values_file: Path) -> None:
+    docs = render(values_file)
+    enabled = merged(load_yaml(CHART / "values.yaml"), load_yaml(values_file))["kubeflow"]["enabled"]
+    rbac = [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
+    (configmap,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    (worker,) = [d for d in docs if d["kind"] == "Deployment" and pod_labels(d)["app.kubernetes.io/component"] == "worker"]
+    assert worker["spec"]["template"]["spec"]["automountServiceAccountToken"] is enabled
+    if not enabled:
+        assert rbac == [] and not any(k.startswith("FTAAS_KUBEFLOW_") for k in configmap["data"])
+        return
+    role, binding = sorted(rbac, key=lambda d: d["kind"])
+    assert role["rules"][0]["resources"] == ["trainjobs"]
+    assert binding["subjects"][0]["name"] == worker["spec"]["template"]["spec"]["serviceAccountName"]
+    settings = Settings(**{k.removeprefix("FTAAS_").lower(): v for k, v in configmap["data"].items() if k.startswith("FTAAS_")})
+    assert settings.kubeflow_enabled and "FTAAS_REDIS_URL" in settings.kubeflow_secret_ref_map

@@ -1,7 +1,15 @@
 import pytest
 from pydantic import ValidationError
 
-from jobs.spec import AUTO_BATCH_SIZE, BASE_LEARNING_RATES, JobSpec
+from jobs.records import JobRecord
+from jobs.spec import (
+    AUTO_BATCH_SIZE,
+    BASE_LEARNING_RATES,
+    UNSHARDABLE_TRAINING_TYPES,
+    ComputeLimits,
+    JobSpec,
+    processes_per_node,
+)
 
 BASE = {"model": "m", "training_file": "file-abc"}
 
@@ -157,6 +165,72 @@ def test_max_steps_and_accumulation_shape_the_plan():
     assert plan.n_epochs == 5  # 40 examples / 8 per step = 5 steps per epoch
     restarts = JobSpec.model_validate({**BASE, "hyperparameters": {"lr_scheduler": "cosine_with_restarts"}}).resolve(10)
     assert restarts.lr_cycles == 2
+
+
+def test_compute_defaults_to_one_node_and_auto_and_round_trips_through_the_job_record():
+    assert JobSpec.model_validate(BASE).compute.model_dump() == {"num_nodes": 1, "num_proc_per_node": "auto", "strategy": "auto"}
+    spec = JobSpec.model_validate({**BASE, "compute": {"num_nodes": 2, "num_proc_per_node": 4, "strategy": "ddp"}})
+    record = JobRecord(id="ftjob-abc", tenant="t", spec=spec)
+    again = JobRecord.model_validate_json(record.model_dump_json())
+    assert again.spec.compute.model_dump() == {"num_nodes": 2, "num_proc_per_node": 4, "strategy": "ddp"}
+
+
+def test_bad_compute_values_are_all_reported():
+    found = problems({**BASE, "compute": {"num_nodes": 0, "num_proc_per_node": "many", "strategy": "zero", "gpus": 2}})
+    assert set(found) == {"compute.num_nodes", "compute.num_proc_per_node", "compute.strategy", "compute.gpus"}
+    assert found["compute.num_proc_per_node"].startswith("must be 'auto' or an integer from 1")
+    found = problems({**BASE, "compute": {"num_nodes": True, "num_proc_per_node": 2.0}})
+    assert set(found) == {"compute.num_nodes", "compute.num_proc_per_node"}
+
+
+@pytest.mark.parametrize("training_type", sorted(UNSHARDABLE_TRAINING_TYPES))
+def test_fsdp_is_refused_for_methods_it_cannot_shard_and_the_message_says_what_to_use(training_type):
+    found = problems({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": "fsdp"}})
+    assert set(found) == {"compute.strategy"}
+    assert training_type in found["compute.strategy"] and "'ddp'" in found["compute.strategy"]
+    JobSpec.model_validate({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": "ddp"}})
+
+
+@pytest.mark.parametrize("training_type", ["full", "lora", "ia3"])
+def test_fsdp_is_refused_until_it_is_available_and_the_message_says_what_to_use(training_type):
+    found = problems({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": "fsdp"}})
+    assert "not available yet" in found["compute.strategy"] and "'ddp'" in found["compute.strategy"]
+
+
+def test_gradual_unfreezing_trains_in_one_process():
+    full = {"type": "full", "gradual_unfreezing": {"every_steps": 2}}
+    found = problems({**BASE, "training_type": full, "compute": {"num_proc_per_node": 2}})
+    assert "gradual_unfreezing trains in one process" in found["compute.num_proc_per_node"]
+    spec = JobSpec.model_validate({**BASE, "training_type": full})
+    assert processes_per_node(spec.compute, spec.training_type, available=8) == 1
+
+
+def test_processes_per_node_is_the_number_asked_for_or_every_accelerator():
+    auto = JobSpec.model_validate(BASE)
+    assert processes_per_node(auto.compute, auto.training_type, available=4) == 4
+    two = JobSpec.model_validate({**BASE, "compute": {"num_proc_per_node": 2}})
+    assert processes_per_node(two.compute, two.training_type, available=4) == 2
+
+
+def test_what_the_deployment_cannot_run_is_listed_with_every_other_problem():
+    body = {**BASE, "hyperparameters": {"n_epochs": 0}, "training_type": {"type": "qlora"},
+            "compute": {"num_nodes": 2, "num_proc_per_node": 4, "strategy": "fsdp"}}
+    found = problems(body, compute_limits=ComputeLimits(worker_procs_per_node=2, kubeflow_procs_per_node=None))
+    assert set(found) == {"hyperparameters.n_epochs", "compute.strategy", "compute.num_nodes", "compute.num_proc_per_node"}
+    assert "Kubeflow Trainer" in found["compute.num_nodes"] and "FTAAS_KUBEFLOW_ENABLED" in found["compute.num_nodes"]
+    assert "at most 2 training processes per node" in found["compute.num_proc_per_node"]
+
+
+def test_processes_per_node_are_checked_against_the_worker_or_the_kubeflow_node_that_runs_them():
+    limits = {"compute_limits": ComputeLimits(worker_procs_per_node=1, kubeflow_procs_per_node=8)}
+    assert "workers run at most 1 training process per node" in problems(
+        {**BASE, "compute": {"num_proc_per_node": 2}}, **limits)["compute.num_proc_per_node"]
+    assert "Kubeflow training node of this deployment runs at most 8" in problems(
+        {**BASE, "compute": {"num_nodes": 4, "num_proc_per_node": 16}}, **limits)["compute.num_proc_per_node"]
+    # Kubeflow configured: the worker does not submit TrainJobs yet, which the problem says.
+    assert "not available yet" in problems(
+        {**BASE, "compute": {"num_nodes": 4, "num_proc_per_node": 8}}, **limits)["compute.num_nodes"]
+    JobSpec.model_validate({**BASE, "compute": {"num_nodes": 1, "num_proc_per_node": "auto"}}, context=limits)
 
 
 STARTING_LORA = {

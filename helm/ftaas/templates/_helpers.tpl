@@ -157,6 +157,20 @@ Secrets: which Secret and key each secret setting comes from.
 {{- end }}
 
 {{/*
+Where Kubeflow training pods read each secret setting, as JSON {variable: "secret-name/key"}
+(FTAAS_KUBEFLOW_SECRET_REFS): the same Secrets and keys as "ftaas.env", by name, never the values.
+*/}}
+{{- define "ftaas.kubeflowSecretRefs" -}}
+{{- $refs := dict "FTAAS_REDIS_URL" (printf "%s/%s" (include "ftaas.redisSecretName" .) (include "ftaas.redisSecretKey" .)) }}
+{{- if include "ftaas.hasStoreCredentials" . }}
+{{- $secret := include "ftaas.storeCredentialsSecretName" . }}
+{{- $_ := set $refs "AWS_ACCESS_KEY_ID" (printf "%s/%s" $secret (include "ftaas.storeAccessKeyIdKey" .)) }}
+{{- $_ := set $refs "AWS_SECRET_ACCESS_KEY" (printf "%s/%s" $secret (include "ftaas.storeSecretAccessKeyKey" .)) }}
+{{- end }}
+{{- toJson $refs }}
+{{- end }}
+
+{{/*
 Fail early, with one message per problem, when a required value is missing or inconsistent.
 */}}
 {{- define "ftaas.validate" -}}
@@ -223,6 +237,9 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- if not (has . (list "api" "worker" "serving" "vllm")) }}
 {{- $errors = append $errors (printf "models.volume.components: unknown component %q (api, worker, serving, vllm)" .) }}
 {{- end }}
+{{- end }}
+{{- if and .Values.kubeflow.enabled (not .Values.kubeflow.runtime) }}
+{{- $errors = append $errors "kubeflow.enabled needs kubeflow.runtime (Kubeflow Trainer's torch-distributed ClusterTrainingRuntime, or yours)" }}
 {{- end }}
 {{- if $errors }}
 {{- fail (printf "\n  - %s" (join "\n  - " $errors)) }}

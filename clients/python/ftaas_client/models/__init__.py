@@ -20,6 +20,8 @@ from .completion_logprobs import CompletionLogprobs
 from .completion_logprobs_top_logprobs_type_0_item import CompletionLogprobsTopLogprobsType0Item
 from .completion_request import CompletionRequest
 from .completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
+from .compute import Compute
+from .compute_strategy import ComputeStrategy
 from .dpo_hyperparameters import DpoHyperparameters
 from .dpo_hyperparameters_class_weights_type_1 import DpoHyperparametersClassWeightsType1
 from .dpo_hyperparameters_class_weights_type_2_type_1 import DpoHyperparametersClassWeightsType2Type1
@@ -100,6 +102,8 @@ __all__ = (
     "CompletionLogprobsTopLogprobsType0Item",
     "CompletionRequest",
     "CompletionRequestLogitBiasType0",
+    "Compute",
+    "ComputeStrategy",
     "DpoHyperparameters",
     "DpoHyperparametersClassWeightsType1",
     "DpoHyperparametersClassWeightsType2Type1",

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.compute import Compute
     from ..models.fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem
     from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
     from ..models.fine_tuning_job_method import FineTuningJobMethod
@@ -25,6 +26,7 @@ T = TypeVar("T", bound="FineTuningJob")
 class FineTuningJob:
     """
     Attributes:
+        compute (Compute):
         created_at (int):
         error (JobErrorObject | None):
         estimated_finish (int | None):
@@ -51,6 +53,7 @@ class FineTuningJob:
             preference), known once validated.
     """
 
+    compute: Compute
     created_at: int
     error: JobErrorObject | None
     estimated_finish: int | None
@@ -80,6 +83,8 @@ class FineTuningJob:
         from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0  # noqa: PLC0415
         from ..models.job_error_object import JobErrorObject  # noqa: PLC0415
         from ..models.job_progress import JobProgress  # noqa: PLC0415
+
+        compute = self.compute.to_dict()
 
         created_at = self.created_at
 
@@ -159,6 +164,7 @@ class FineTuningJob:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "compute": compute,
                 "created_at": created_at,
                 "error": error,
                 "estimated_finish": estimated_finish,
@@ -192,6 +198,7 @@ class FineTuningJob:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.compute import Compute  # noqa: PLC0415
         from ..models.fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem  # noqa: PLC0415
         from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0  # noqa: PLC0415
         from ..models.fine_tuning_job_method import FineTuningJobMethod  # noqa: PLC0415
@@ -201,6 +208,8 @@ class FineTuningJob:
         from ..models.job_progress import JobProgress  # noqa: PLC0415
 
         d = dict(src_dict)
+        compute = Compute.from_dict(d.pop("compute"))
+
         created_at = d.pop("created_at")
 
         def _parse_error(data: object) -> JobErrorObject | None:
@@ -338,6 +347,7 @@ class FineTuningJob:
         task_format = _parse_task_format(d.pop("task_format", UNSET))
 
         fine_tuning_job = cls(
+            compute=compute,
             created_at=created_at,
             error=error,
             estimated_finish=estimated_finish,

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.compute import Compute
     from ..models.full_training import FullTraining
     from ..models.hyperparameters import Hyperparameters
     from ..models.ia_3_training import Ia3Training
@@ -30,6 +31,7 @@ class JobSpec:
         model (str): A base model id from the catalog (GET /v1/models), or, to continue training, one of your fine-tuned
             model ids (ft:…) or checkpoints (ftckpt-… or its ft:…:ckpt-step-N name).
         training_file (str): A file id (or a local path for `ftaas train`).
+        compute (Compute | Unset):
         hyperparameters (Hyperparameters | None | Unset):
         metadata (JobSpecMetadataType0 | None | Unset):
         method (Method | None | Unset):
@@ -41,6 +43,7 @@ class JobSpec:
 
     model: str
     training_file: str
+    compute: Compute | Unset = UNSET
     hyperparameters: Hyperparameters | None | Unset = UNSET
     metadata: JobSpecMetadataType0 | None | Unset = UNSET
     method: Method | None | Unset = UNSET
@@ -65,6 +68,10 @@ class JobSpec:
         model = self.model
 
         training_file = self.training_file
+
+        compute: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.compute, Unset):
+            compute = self.compute.to_dict()
 
         hyperparameters: dict[str, Any] | None | Unset
         if isinstance(self.hyperparameters, Unset):
@@ -132,6 +139,8 @@ class JobSpec:
                 "training_file": training_file,
             }
         )
+        if compute is not UNSET:
+            field_dict["compute"] = compute
         if hyperparameters is not UNSET:
             field_dict["hyperparameters"] = hyperparameters
         if metadata is not UNSET:
@@ -151,6 +160,7 @@ class JobSpec:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.compute import Compute  # noqa: PLC0415
         from ..models.full_training import FullTraining  # noqa: PLC0415
         from ..models.hyperparameters import Hyperparameters  # noqa: PLC0415
         from ..models.ia_3_training import Ia3Training  # noqa: PLC0415
@@ -165,6 +175,13 @@ class JobSpec:
         model = d.pop("model")
 
         training_file = d.pop("training_file")
+
+        _compute = d.pop("compute", UNSET)
+        compute: Compute | Unset
+        if isinstance(_compute, Unset):
+            compute = UNSET
+        else:
+            compute = Compute.from_dict(_compute)
 
         def _parse_hyperparameters(data: object) -> Hyperparameters | None | Unset:
             if data is None:
@@ -300,6 +317,7 @@ class JobSpec:
         job_spec = cls(
             model=model,
             training_file=training_file,
+            compute=compute,
             hyperparameters=hyperparameters,
             metadata=metadata,
             method=method,

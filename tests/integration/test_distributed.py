@@ -1,0 +1,137 @@
+"""Training in several processes: `python -m torch.distributed.run … -m jobs.train` (DDP over gloo on CPU),
+as the worker runs it for `compute.num_proc_per_node > 1`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.catalog import DEFAULT_MODEL_ID
+from tests.support.tasks import classification_examples, write_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+# float32 on CPU: the sums over ranks add the same numbers in another order.
+LOSS_TOLERANCE = 2e-3
+
+
+def command(spec: dict, work: Path, processes: int, *extra: str) -> list[str]:
+    work.mkdir(parents=True, exist_ok=True)
+    spec_path = work / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+    return [*(launcher if processes > 1 else [sys.executable]), "-m", "jobs.train", str(spec_path),
+            "--out", str(work / "out"), "--events", "jsonl", *extra]
+
+
+def environment(cache_dir: Path) -> dict[str, str]:
+    return {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_TRAIN_THREADS": "2"}
+
+
+def train(spec: dict, work: Path, cache_dir: Path, processes: int, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    process = subprocess.run(command(spec, work, processes, *extra), check=False, cwd=REPO, env=environment(cache_dir),
+                             capture_output=True, text=True, timeout=900)
+    return process, [json.loads(line) for line in process.stdout.splitlines()]
+
+
+def start(spec: dict, work: Path, cache_dir: Path, processes: int) -> subprocess.Popen:
+    return subprocess.Popen(command(spec, work, processes), cwd=REPO, env=environment(cache_dir), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for(process: subprocess.Popen, message: str) -> None:
+    for line in process.stdout:
+        if json.loads(line)["message"].startswith(message):
+            return
+    raise AssertionError(f"the run ended (exit {process.wait()}) before {message!r}")
+
+
+def rank_pids(launcher: subprocess.Popen) -> dict[int, int]:
+    """torchrun's workers (its children; each in a session of its own), by rank, read from their environment."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = dict(line.split(":\t", 1) for line in (entry / "status").read_text().splitlines() if ":\t" in line)
+            environ = dict(item.split("=", 1) for item in (entry / "environ").read_text().split("\0") if "=" in item)
+        except OSError:
+            continue
+        if int(status["PPid"]) == launcher.pid and "RANK" in environ:
+            found[int(environ["RANK"])] = int(entry.name)
+    return found
+
+
+def losses(events: list[dict]) -> list[float]:
+    return [e["data"]["train_loss"] for e in events if e["type"] == "metrics"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    write_jsonl(folder / "train.jsonl", classification_examples(30, seed=4))
+    write_jsonl(folder / "valid.jsonl", classification_examples(6, seed=4, split="test"))
+    return folder
+
+
+def spec_for(data: Path, training_type: dict, **hyperparameters) -> dict:
+    return {
+        "model": DEFAULT_MODEL_ID, "training_file": str(data / "train.jsonl"), "validation_file": str(data / "valid.jsonl"),
+        # 30 examples in batches of 4, two per step: the last step holds 6 examples, the last batch 2.
+        "hyperparameters": {"n_epochs": 1, "batch_size": 4, "gradient_accumulation_steps": 2, "max_seq_length": 64,
+                            **hyperparameters},
+        "training_type": training_type, "seed": 7,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("training_type", [{"type": "lora"}, {"type": "full"}], ids=["lora", "full"])
+def test_two_processes_train_as_one_at_the_same_global_batch(tmp_path, data, cache_dir, training_type):
+    spec = spec_for(data, training_type, learning_rate_multiplier=1.0)
+    one, one_events = train(spec, tmp_path / "one", cache_dir, 1)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two, two_events = train(spec, tmp_path / "two", cache_dir, 2)
+    assert two.returncode == 0, two.stderr[-3000:]
+
+    assert len(losses(two_events)) == len(losses(one_events)) == 4
+    assert losses(two_events) == pytest.approx(losses(one_events), rel=LOSS_TOLERANCE)
+    assert losses(two_events)[-1] < losses(two_events)[0]
+    # Rank 0 alone reported: each message once, each step once.
+    two_messages = [e["message"] for e in two_events if e["type"] == "message"]
+    assert two_messages.count("Saving the " + ("model" if training_type["type"] == "full" else "adapter")) == 1
+    one_summary = json.loads((tmp_path / "one" / "out" / "summary.json").read_text())
+    two_summary = json.loads((tmp_path / "two" / "out" / "summary.json").read_text())
+    assert two_summary["trained_tokens"] == one_summary["trained_tokens"]
+    assert two_summary["final_valid_loss"] == pytest.approx(one_summary["final_valid_loss"], rel=LOSS_TOLERANCE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("first", "then"), [(2, 1), (1, 2)])
+def test_a_checkpoint_resumes_on_another_number_of_processes(tmp_path, data, cache_dir, first, then):
+    spec = spec_for(data, {"type": "lora"}, checkpoint_every=2)
+    whole, whole_events = train(spec, tmp_path / "whole", cache_dir, 1)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    # A run lost right after its checkpoint at step 2 (the worker's node went away) ...
+    lost = start(spec, tmp_path / "run", cache_dir, first)
+    wait_for(lost, "Checkpoint saved at step 2")
+    os.killpg(lost.pid, signal.SIGKILL)
+    lost.wait()
+    # ... goes on from there on a different number of processes, as if it had never stopped.
+    resumed, resumed_events = train(spec, tmp_path / "run", cache_dir, then, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert any(e["message"] == "Resumed from the checkpoint at step 2" for e in resumed_events if e["type"] == "message")
+    assert losses(resumed_events) == pytest.approx(losses(whole_events)[2:], rel=LOSS_TOLERANCE)
+
+
+@pytest.mark.slow
+def test_a_rank_that_dies_ends_the_run_with_nothing_written(tmp_path, data, cache_dir):
+    run = start(spec_for(data, {"type": "lora"}), tmp_path / "run", cache_dir, 2)
+    wait_for(run, "Training lora")
+    os.kill(rank_pids(run)[1], signal.SIGKILL)
+    assert run.wait(timeout=300) != 0  # torchrun stops the other rank and fails
+    assert not (tmp_path / "run" / "out" / "adapter").exists()
+    assert not (tmp_path / "run" / "out" / "summary.json").exists()
