@@ -17,6 +17,7 @@ import itertools
 import math
 import random
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -195,7 +196,9 @@ def train(
         scheduler_specific_kwargs={"num_cycles": plan.lr_cycles} if plan.lr_scheduler == "cosine_with_restarts" else None,
     )
 
-    results = out_dir / "results" if processes.is_main else out_dir / f"rank-{processes.rank}"
+    # Other ranks keep their (identical) metrics rows in a scratch folder: only rank 0's are the run's.
+    scratch = None if processes.is_main else tempfile.TemporaryDirectory(prefix=f"ftaas-rank-{processes.rank}-")
+    results = out_dir / "results" if scratch is None else Path(scratch.name)
     results.mkdir(parents=True, exist_ok=True)
     metrics_csv = results / "metrics.csv"
     model.train()

@@ -6,6 +6,7 @@ the task (causal LM, classification, preference) decides batches, loss and evalu
 """
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,14 +98,37 @@ def _sample_prompts(data: TrainingData) -> list[list[dict]]:
     return prompts
 
 
-def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, causal: bool) -> dict:
-    measured = {}
-    if valid_examples:
-        measured["validation"] = task.evaluate(model, valid_examples, plan.batch_size)
+def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, causal: bool,
+             report: Report, what: str, validation: dict | None = None) -> dict:
+    """The report's numbers for `what` ("the base model", …), each part timed and shown as progress.
+    `validation`, when the loop has just evaluated these weights, is used instead of evaluating again."""
+    parts = []
+    if valid_examples and validation is None:
+        parts.append(f"validation loss on {len(valid_examples)} examples")
     if causal:
-        measured["general_text_loss"] = evidence.general_text_loss(model, tokenizer, device)
+        parts.append("loss on general text")
         if prompts:
-            measured["samples"] = evidence.sample_generations(model, tokenizer, prompts, SAMPLE_MAX_NEW_TOKENS)
+            parts.append(f"{len(prompts)} sample answers")
+    if parts:
+        report(events.message(f"Measuring {what}: {', '.join(parts)}"))
+    measured, seconds = {}, {}
+
+    def timed(name: str, measure):
+        started = time.perf_counter()
+        measured[name] = measure()
+        seconds[name] = round(time.perf_counter() - started, 2)
+
+    if valid_examples:
+        if validation is None:
+            timed("validation", lambda: task.evaluate(model, valid_examples, plan.batch_size))
+        else:
+            measured["validation"] = {k: v for k, v in validation.items() if k != "step"}
+    if causal:
+        timed("general_text_loss", lambda: evidence.general_text_loss(model, tokenizer, device))
+        if prompts:
+            timed("samples", lambda: evidence.sample_generations(model, tokenizer, prompts, SAMPLE_MAX_NEW_TOKENS))
+    if seconds:
+        report(events.message(f"Measured {what} in {sum(seconds.values()):.1f}s", seconds=seconds))
     return measured
 
 
@@ -165,8 +189,8 @@ def run(
     prompts = _sample_prompts(data)
     before = None
     if processes.is_main:
-        report(events.message("Measuring the starting model" if parent else "Measuring the base model"))
-        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
+        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal, report,
+                          "the starting model" if parent else "the base model")
 
     if not continues_adapter:
         # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
@@ -197,8 +221,8 @@ def run(
     if not processes.is_main:
         return None
 
-    report(events.message("Measuring the fine-tuned model"))
-    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal)
+    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal, report,
+                     "the fine-tuned model", validation=result.final_valid)
     report(events.message("Saving the " + ("adapter" if hasattr(model, "peft_config") else "model")))
     artifact = artifacts.save(model, tokenizer, info, out_dir)
 

@@ -37,8 +37,9 @@ def train(spec: dict, work: Path, cache_dir: Path, processes: int, *extra: str) 
     return process, [json.loads(line) for line in process.stdout.splitlines()]
 
 
-def start(spec: dict, work: Path, cache_dir: Path, processes: int) -> subprocess.Popen:
-    return subprocess.Popen(command(spec, work, processes), cwd=REPO, env=environment(cache_dir), text=True,
+def start(spec: dict, work: Path, cache_dir: Path, processes: int, resume: bool = False) -> subprocess.Popen:
+    extra = ["--resume"] if resume else []
+    return subprocess.Popen(command(spec, work, processes, *extra), cwd=REPO, env=environment(cache_dir), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -72,7 +73,7 @@ def losses(events: list[dict]) -> list[float]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("data")
-    write_jsonl(folder / "train.jsonl", classification_examples(30, seed=4))
+    write_jsonl(folder / "train.jsonl", classification_examples(46, seed=4))
     write_jsonl(folder / "valid.jsonl", classification_examples(6, seed=4, split="test"))
     return folder
 
@@ -80,51 +81,69 @@ def data(tmp_path_factory) -> Path:
 def spec_for(data: Path, training_type: dict, **hyperparameters) -> dict:
     return {
         "model": DEFAULT_MODEL_ID, "training_file": str(data / "train.jsonl"), "validation_file": str(data / "valid.jsonl"),
-        # 30 examples in batches of 4, two per step: the last step holds 6 examples, the last batch 2.
+        # 46 examples in batches of 4, two per step: 6 steps, the last one of 6 examples, its last batch of 2.
         "hyperparameters": {"n_epochs": 1, "batch_size": 4, "gradient_accumulation_steps": 2, "max_seq_length": 64,
                             **hyperparameters},
         "training_type": training_type, "seed": 7,
     }
 
 
+@pytest.fixture(scope="module")
+def one_process_lora(data, cache_dir, tmp_path_factory) -> list[dict]:
+    """The events of a LoRA run in one process, with checkpoints every 2 steps (the reference below)."""
+    process, events = train(spec_for(data, {"type": "lora"}, checkpoint_every=2), tmp_path_factory.mktemp("one"), cache_dir, 1)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return events
+
+
+def summary(events: list[dict]) -> dict:
+    return next(e["data"] for e in events if e["message"].startswith("Training finished"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("training_type", [{"type": "lora"}, {"type": "full"}], ids=["lora", "full"])
-def test_two_processes_train_as_one_at_the_same_global_batch(tmp_path, data, cache_dir, training_type):
-    spec = spec_for(data, training_type, learning_rate_multiplier=1.0)
-    one, one_events = train(spec, tmp_path / "one", cache_dir, 1)
-    assert one.returncode == 0, one.stderr[-3000:]
+def test_two_processes_train_as_one_at_the_same_global_batch(tmp_path, data, cache_dir, training_type, one_process_lora):
+    lora = training_type["type"] == "lora"
+    spec = spec_for(data, training_type, **({"checkpoint_every": 2} if lora else {}))
+    if training_type["type"] == "lora":
+        one_events = one_process_lora
+    else:
+        one, one_events = train(spec, tmp_path / "one", cache_dir, 1)
+        assert one.returncode == 0, one.stderr[-3000:]
     two, two_events = train(spec, tmp_path / "two", cache_dir, 2)
     assert two.returncode == 0, two.stderr[-3000:]
 
-    assert len(losses(two_events)) == len(losses(one_events)) == 4
+    assert len(losses(two_events)) == len(losses(one_events)) == 6
     assert losses(two_events) == pytest.approx(losses(one_events), rel=LOSS_TOLERANCE)
     assert losses(two_events)[-1] < losses(two_events)[0]
     # Rank 0 alone reported: each message once, each step once.
     two_messages = [e["message"] for e in two_events if e["type"] == "message"]
     assert two_messages.count("Saving the " + ("model" if training_type["type"] == "full" else "adapter")) == 1
-    one_summary = json.loads((tmp_path / "one" / "out" / "summary.json").read_text())
-    two_summary = json.loads((tmp_path / "two" / "out" / "summary.json").read_text())
-    assert two_summary["trained_tokens"] == one_summary["trained_tokens"]
-    assert two_summary["final_valid_loss"] == pytest.approx(one_summary["final_valid_loss"], rel=LOSS_TOLERANCE)
+    assert summary(two_events)["final_valid_loss"] == pytest.approx(summary(one_events)["final_valid_loss"], rel=LOSS_TOLERANCE)
+
+
+def run_until_checkpoint(spec: dict, work: Path, cache_dir: Path, processes: int, step: int) -> None:
+    """Train (resuming from work's latest checkpoint, if any) and lose the run right after the checkpoint at
+    `step`, as when the worker's node goes away."""
+    lost = start(spec, work, cache_dir, processes, resume=(work / "out" / "checkpoints").is_dir())
+    wait_for(lost, f"Checkpoint saved at step {step}")
+    os.killpg(lost.pid, signal.SIGKILL)
+    lost.wait()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("first", "then"), [(2, 1), (1, 2)])
-def test_a_checkpoint_resumes_on_another_number_of_processes(tmp_path, data, cache_dir, first, then):
+def test_a_checkpoint_resumes_on_another_number_of_processes(tmp_path, data, cache_dir, one_process_lora):
     spec = spec_for(data, {"type": "lora"}, checkpoint_every=2)
-    whole, whole_events = train(spec, tmp_path / "whole", cache_dir, 1)
-    assert whole.returncode == 0, whole.stderr[-3000:]
-
-    # A run lost right after its checkpoint at step 2 (the worker's node went away) ...
-    lost = start(spec, tmp_path / "run", cache_dir, first)
-    wait_for(lost, "Checkpoint saved at step 2")
-    os.killpg(lost.pid, signal.SIGKILL)
-    lost.wait()
-    # ... goes on from there on a different number of processes, as if it had never stopped.
-    resumed, resumed_events = train(spec, tmp_path / "run", cache_dir, then, "--resume")
+    run_until_checkpoint(spec, tmp_path, cache_dir, 2, step=2)
+    run_until_checkpoint(spec, tmp_path, cache_dir, 1, step=4)  # 2 processes → 1
+    resumed, resumed_events = train(spec, tmp_path, cache_dir, 2, "--resume")  # 1 → 2
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert any(e["message"] == "Resumed from the checkpoint at step 2" for e in resumed_events if e["type"] == "message")
-    assert losses(resumed_events) == pytest.approx(losses(whole_events)[2:], rel=LOSS_TOLERANCE)
+    assert any(e["message"] == "Resumed from the checkpoint at step 4" for e in resumed_events if e["type"] == "message")
+    assert losses(resumed_events) == pytest.approx(losses(one_process_lora)[4:], rel=LOSS_TOLERANCE)
+    # Steps 3 and 4 were trained by the run in one process: metrics.csv holds every step once, as uninterrupted.
+    rows = (tmp_path / "out" / "results" / "metrics.csv").read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == list(range(1, 7))
+    assert [float(row.split(",")[2]) for row in rows] == pytest.approx(losses(one_process_lora), rel=LOSS_TOLERANCE)
 
 
 @pytest.mark.slow
