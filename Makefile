@@ -58,6 +58,7 @@ $(VENV)/.installed-bench: $(STAMP) pyproject.toml
 bench: $(VENV)/.installed-bench vllm-env
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_sft_vs_trl $(BENCH_ARGS)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_serving $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_evidence
 
 openapi: $(STAMP)
 	$(BIN)/python -m service.openapi_export openapi/openapi.json
