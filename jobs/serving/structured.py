@@ -18,7 +18,6 @@ from transformers import PreTrainedTokenizerBase
 
 from jobs.serving.types import InvalidGenerationRequest
 
-ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 _GRAMMAR_DEFAULTS = {"whitespace_flexible": False}
 
 

@@ -144,10 +144,6 @@ def checkpoint_steps(plan: TrainingPlan, total_steps: int) -> set[int]:
     return set()
 
 
-def _silent(event) -> None:
-    pass
-
-
 def _snapshot(parameters: list[torch.nn.Parameter]) -> list[torch.Tensor]:
     return [p.detach().to("cpu", copy=True) for p in parameters]
 
@@ -171,10 +167,9 @@ def train(
     Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
     go on from, giving the same losses at the same steps as a run that was never interrupted.
     `export(folder)` writes the model as of a checkpoint into the checkpoint's folder. With several
-    `processes`, rank 0 alone reports, evaluates and writes; the others get its decisions.
+    `processes`, rank 0 alone evaluates and writes (and is the one given a `report` that reports: jobs.train);
+    the others get its decisions.
     """
-    if not processes.is_main:
-        report = _silent
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
     total_steps = planned_steps(len(train_examples), plan)

@@ -147,7 +147,7 @@ def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: Tra
 def run(
     spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
     resume: bool = False, start_from: Path | None = None, processes: ProcessGroup = ProcessGroup(),
-) -> dict:
+) -> dict | None:
     """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
     latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
     `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base.

@@ -20,6 +20,7 @@ MAX_N = 8
 MAX_TOP_LOGPROBS = 20
 MAX_COMPLETION_LOGPROBS = 5
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}  # JSON mode's schema, and a json_schema's without one
 
 
 def _unsupported(message: str) -> PydanticCustomError:
@@ -170,9 +171,9 @@ class ChatCompletionRequest(SamplingParams):
         """The schema the answer must follow, or None for free text."""
         kind = self.response_format.get("type") if self.response_format else None
         if kind == "json_object":
-            return {"type": "object"}
+            return ANY_JSON_OBJECT
         if kind == "json_schema":
-            return self.response_format["json_schema"].get("schema") or {"type": "object"}
+            return self.response_format["json_schema"].get("schema") or ANY_JSON_OBJECT
         return None
 
     @model_validator(mode="after")
