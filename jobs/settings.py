@@ -4,7 +4,7 @@ import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         "prefix and prompt tuning, classifiers) kept in memory; least recently used beyond it are unloaded.",
     )
     train_threads: int = Field(0, description="torch threads for training on CPU; 0 means all cores.")
+    training_evidence: Literal["full", "validation"] = Field(
+        "full", description="What each job measures before and after training for its report.json: `full` adds "
+        "sample answers and the forgetting check (loss on general text) to the validation loss; `validation` "
+        "measures the validation loss alone (cheaper on large models).",
+    )
     worker_max_procs_per_node: int = Field(
         1, ge=1, description="Training processes a worker may start for one job (its GPUs; 1 on CPU). A job whose "
         "compute.num_proc_per_node is larger is refused at create time.",

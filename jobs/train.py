@@ -42,6 +42,7 @@ def run_training(
     resume: bool = False,
     start_from: Path | None = None,
     processes=None,
+    evidence_level: str = "full",
 ) -> dict | None:
     """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
     With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`; with `start_from`
@@ -65,7 +66,7 @@ def run_training(
     plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from,
-                          processes=processes)
+                          processes=processes, evidence_level=evidence_level)
     if result is None:
         return None
 
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             start_from=args.start_from,
             processes=processes,
+            evidence_level=settings.training_evidence,
         )
         processes.close()
     except ValueError as exc:

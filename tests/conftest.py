@@ -17,6 +17,10 @@ from jobs.catalog import DEFAULT_MODEL_ID, Catalog
 from jobs.store import LocalStore, S3Store
 
 TEST_REDIS_URL = os.environ.get("FTAAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Training processes the tests start (the worker's child, `ftaas up`, torchrun) measure only the validation loss
+# before and after training: the sample answers and the forgetting check cost more than these small runs'
+# training, and are tested where they are asserted on (test_train_cli.py, test_training_controls.py).
+os.environ["FTAAS_TRAINING_EVIDENCE"] = "validation"
 TEST_CACHE = Path(os.environ.get("FTAAS_TEST_CACHE", "~/.cache/ftaas-test")).expanduser()
 
 

@@ -98,14 +98,15 @@ def _sample_prompts(data: TrainingData) -> list[list[dict]]:
     return prompts
 
 
-def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, causal: bool,
+def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, full: bool,
              report: Report, what: str, validation: dict | None = None) -> dict:
     """The report's numbers for `what` ("the base model", …), each part timed and shown as progress.
-    `validation`, when the loop has just evaluated these weights, is used instead of evaluating again."""
+    `validation`, when the loop has just evaluated these weights, is used instead of evaluating again.
+    `full` adds the general-text loss and the sample answers to `prompts` (causal models only)."""
     parts = []
     if valid_examples and validation is None:
         parts.append(f"validation loss on {len(valid_examples)} examples")
-    if causal:
+    if full:
         parts.append("loss on general text")
         if prompts:
             parts.append(f"{len(prompts)} sample answers")
@@ -123,7 +124,7 @@ def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan,
             timed("validation", lambda: task.evaluate(model, valid_examples, plan.batch_size))
         else:
             measured["validation"] = {k: v for k, v in validation.items() if k != "step"}
-    if causal:
+    if full:
         timed("general_text_loss", lambda: evidence.general_text_loss(model, tokenizer, device))
         if prompts:
             timed("samples", lambda: evidence.sample_generations(model, tokenizer, prompts, SAMPLE_MAX_NEW_TOKENS))
@@ -147,12 +148,14 @@ def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: Tra
 def run(
     spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
     resume: bool = False, start_from: Path | None = None, processes: ProcessGroup = ProcessGroup(),
+    evidence_level: str = "full",
 ) -> dict | None:
     """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
     latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
     `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base.
     Under torchrun every process runs this; rank 0 alone measures, reports and saves (the others return
-    None once training ends)."""
+    None once training ends). `evidence_level` "validation" leaves the sample answers and the forgetting
+    check out of the before/after measurements (Settings.training_evidence)."""
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
     parent = artifacts.read_info(start_from) if start_from is not None else None
@@ -168,6 +171,7 @@ def run(
     train_set, valid_set, n_truncated = _tokenize(data, tokenizer, plan, report)
     task = _task(data, tokenizer, plan, device)
     causal = data.format in CAUSAL_FORMATS
+    full_evidence = causal and evidence_level == "full"
     ctx = RecipeContext(
         spec=spec, plan=plan, model_folder=folder, tokenizer=tokenizer, device=device, dtype=dtype,
         task="causal_lm" if causal else "classification", labels=data.labels,
@@ -189,7 +193,7 @@ def run(
     prompts = _sample_prompts(data)
     before = None
     if processes.is_main:
-        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal, report,
+        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, full_evidence, report,
                           "the starting model" if parent else "the base model")
 
     if not continues_adapter:
@@ -221,7 +225,7 @@ def run(
     if not processes.is_main:
         return None
 
-    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, causal, report,
+    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, full_evidence, report,
                      "the fine-tuned model", validation=result.final_valid)
     report(events.message("Saving the " + ("adapter" if hasattr(model, "peft_config") else "model")))
     artifact = artifacts.save(model, tokenizer, info, out_dir)
@@ -229,7 +233,7 @@ def run(
     results = out_dir / "results"
     evidence.plot_loss_curve(results / "metrics.csv", results / "loss.png")
     training_report = {"format": data.format, "training_type": spec.training_type.type, "before": before, "after": after}
-    if causal:
+    if full_evidence:
         forgetting = evidence.forgetting_report(before["general_text_loss"], after["general_text_loss"])
         training_report["forgetting"] = forgetting
         if forgetting["warn"]:

@@ -29,7 +29,8 @@ def train(tmp_path: Path, catalog, name: str, training_type: dict, start_from: P
         "hyperparameters": {"max_steps": 3, "batch_size": 4, "max_seq_length": 64, "learning_rate": 3e-4, **hyperparameters},
     })
     out = tmp_path / name
-    run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, lambda event: None, start_from=start_from)
+    run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, lambda event: None, start_from=start_from,
+                 evidence_level="validation")
     return out
 
 

@@ -29,7 +29,8 @@ def train(tmp_path: Path, catalog, training_type: dict, events: list | None = No
     })
     out = tmp_path / "out"
     report = events.append if events is not None else (lambda event: None)
-    summary = run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, report, threads=0)
+    summary = run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, report, threads=0,
+                           evidence_level="validation")
     return out, summary
 
 

@@ -20,7 +20,8 @@ METRICS_KEYS = {"step", "total_steps", "epoch", "train_loss", "learning_rate", "
 def run_train(spec: dict, work: Path, cache_dir: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
     spec_path = work / "spec.json"
     spec_path.write_text(json.dumps(spec))
-    env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_TRAIN_THREADS": "0"}
+    env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_TRAIN_THREADS": "0",
+           "FTAAS_TRAINING_EVIDENCE": "full"}  # a user's default
     process = subprocess.run(
         [sys.executable, "-m", "jobs.train", str(spec_path), "--out", str(work / "out"), "--events", "jsonl"],
         check=False,
