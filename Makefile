@@ -53,10 +53,11 @@ $(VENV)/.installed-bench: $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[bench]'
 	touch $@
 
-# Our training loop vs TRL's SFTTrainer, and serving through the API on each engine (docs/benchmarks.md);
+# Our training loop vs TRL's SFTTrainer (and the whole `ftaas train` command vs a TRL script), serving through the API
 # BENCH_ARGS=--quick for a smoke check.
 bench: $(VENV)/.installed-bench vllm-env
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_sft_vs_trl $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_whole_process $(BENCH_ARGS)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_serving $(BENCH_ARGS)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.benchmarks.bench_evidence
 

@@ -5,11 +5,13 @@ take the job (a new attempt), download and check the files (and the model to con
 continues one), run `python -m jobs.train` in a child process (its stdout is a stream of JSON events),
 forward events and progress, store each checkpoint as the child writes it, upload the adapter and
 results, then write the model manifest and mark the job succeeded in one fenced step. A cancel (a
-Redis flag set by the API) kills the child's whole process group within a second or two.
+Redis flag set by the API) stops the child's whole process group within a second or two.
 
 What survives what:
-- The worker stops (SIGTERM: a rollout): the job goes back to `queued`; arq runs it again on the next
-  worker, which resumes from the latest stored checkpoint.
+- The worker stops (SIGTERM: a drain, a rollout): the child checkpoints at the end of its step and the
+  checkpoint is stored (within FTAAS_WORKER_STOP_GRACE_SECONDS); the job goes back to `queued`, and the
+  next worker resumes from there. Every FTAAS_CHECKPOINT_INTERVAL_SECONDS of training also leaves a
+  checkpoint, so even a worker that dies without warning loses at most that much.
 - The worker dies (SIGKILL, node lost): its training child dies with it (parent-death signal); the job's
   lease expires; `reconcile` (every worker, every few seconds) queues the job again and it resumes.
 - A worker stalls and another takes the job over: every attempt has a number (the job record's
@@ -55,7 +57,7 @@ from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, Jo
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
 from jobs.spec import processes_per_node
-from jobs.train import die_with_parent, training_command
+from jobs.train import EXIT_OUT_OF_MEMORY, die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
 
 log = logging.getLogger("ftaas.worker")
@@ -63,6 +65,10 @@ log = logging.getLogger("ftaas.worker")
 MAX_ATTEMPTS = 4
 PROGRESS_WRITE_INTERVAL_S = 5.0
 EVENT_FLUSH_INTERVAL_S = 5.0
+# A training process that runs out of memory goes on from its latest checkpoint with half the activation budget,
+# this many times: killed by the kernel (SIGKILL), or out of accelerator memory (jobs.train's exit code).
+OUT_OF_MEMORY_RETRIES = 2
+OUT_OF_MEMORY_EXITS = (-signal.SIGKILL, EXIT_OUT_OF_MEMORY)
 CANCEL_POLL_INTERVAL_S = 0.5
 KILL_GRACE_S = 5.0
 # Outages of the store or Redis: writes the job's outcome depends on are retried with backoff, the final
@@ -97,6 +103,7 @@ class WorkerContext:
     work_dir: Path
     child_env: dict[str, str]
     procs_per_node: int = 1  # the accelerators a job may train on (FTAAS_WORKER_MAX_PROCS_PER_NODE)
+    stop_grace_s: float = 90  # FTAAS_WORKER_STOP_GRACE_SECONDS
     job_timeout_s: float = 24 * 3600
     lease_s: float = 60
     queue_name: str = "ftaas:queue"
@@ -113,6 +120,7 @@ class Attempt:
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     child: asyncio.subprocess.Process | None = None
     progress: JobProgress | None = None
+    activation_budget: int | None = None  # the training child's, from its "Memory: …" event
 
     @property
     def id(self) -> str:
@@ -389,46 +397,87 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
         raise JobTakenOver(job.id, job.attempt, -1)
     out = work / "out"
     spec_path = _child_spec(job, work)
-    stderr_path = work / "train.log"
     processes = processes_per_node(job.spec.compute, job.spec.training_type, ctx.procs_per_node)
-    command = [*training_command(sys.executable, processes), str(spec_path), "--out", str(out), "--events", "jsonl"]
+    command = [*training_command(sys.executable, processes, ctx.stop_grace_s), str(spec_path), "--out", str(out),
+               "--events", "jsonl"]
     if job.starting_model is not None:
         start = work / "start"
         await run.event(f"Downloading {job.starting_model.id} to continue training it")
         await retrying("download the starting model", asyncio.to_thread, ctx.store.download_folder,
                        job.starting_model.artifacts, start)
         command += ["--start-from", str(start)]
-    if resume:
-        command.append("--resume")
-    checkpoints = CheckpointUploads(run, out / "checkpoints")
-    with open(stderr_path, "wb") as stderr:
+    env = dict(ctx.child_env)
+    for retries_left in range(OUT_OF_MEMORY_RETRIES, -1, -1):
+        code, last_error = await _run_child(run, [*command, *(["--resume"] if resume else [])], env)
+        if run.lost.is_set():
+            raise JobTakenOver(job.id, job.attempt, -1)
+        if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
+            await run.event("Job cancelled; training process stopped")
+            raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
+        if code in OUT_OF_MEMORY_EXITS and retries_left and run.activation_budget:
+            budget = run.activation_budget // 2
+            why = "it was killed (SIGKILL), most likely by the kernel's out-of-memory killer" if code < 0 else last_error
+            await run.event(
+                f"The training process ran out of memory: {why}. Retrying from its latest checkpoint with half the "
+                f"activation budget ({budget / 2**30:.2f} GiB): smaller forwards, the same batches and results",
+                level="warning", data={"activation_budget_bytes": budget, "retries_left": retries_left - 1},
+            )
+            env["FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES"] = str(budget)
+            resume = True
+            continue
+        if code != 0:
+            tail = (work / "train.log").read_text(errors="replace").strip().splitlines()[-5:]
+            raise JobFailed("training_failed", last_error or ("training process exited with code %d: %s" % (code, " | ".join(tail))))
+        return json.loads((out / "summary.json").read_text())
+    raise AssertionError("unreachable")
+
+
+async def _run_child(run: Attempt, command: list[str], env: dict[str, str]) -> tuple[int, str | None]:
+    """Run the training child to its end, forwarding its events and storing its checkpoints; returns its exit code
+    and its last error event."""
+    ctx = run.ctx
+    checkpoints = CheckpointUploads(run, run.work / "out" / "checkpoints")
+    with open(run.work / "train.log", "ab") as stderr:
         run.child = child = await asyncio.create_subprocess_exec(
             *command,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
-            env=ctx.child_env,
+            env=env,
             start_new_session=True,  # its own process group, so a cancel kills everything it started
             preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
-        watcher = asyncio.create_task(_kill_on_cancel(ctx, job.id, child))
+        watcher = asyncio.create_task(_kill_on_cancel(ctx, run.id, child))
         try:
             last_error = await _forward_events(run, child, checkpoints)
-            code = await child.wait()
+            return await child.wait(), last_error
+        except asyncio.CancelledError:  # the worker is stopping
+            await _checkpoint_and_stop(run, child, checkpoints)
+            raise
         except BaseException:
             _kill_group(child, signal.SIGKILL)
             raise
         finally:
             watcher.cancel()
             await checkpoints.finish()
-    if run.lost.is_set():
-        raise JobTakenOver(job.id, job.attempt, -1)
-    if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
-        await run.event("Job cancelled; training process stopped")
-        raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
-    if code != 0:
-        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
-        raise JobFailed("training_failed", last_error or ("training process exited with code %d: %s" % (code, " | ".join(tail))))
-    return json.loads((out / "summary.json").read_text())
+
+
+async def _checkpoint_and_stop(run: Attempt, child: asyncio.subprocess.Process, checkpoints: "CheckpointUploads") -> None:
+    """The worker is stopping (SIGTERM: a drain, a rollout): the child finishes its step, writes a checkpoint and
+    exits (jobs.training.loop.StopRequest), and the checkpoint is stored, so the next worker resumes from the step
+    this one reached. Whatever is not done within FTAAS_WORKER_STOP_GRACE_SECONDS is killed."""
+    ctx = run.ctx
+    log.info("job %s: the worker is stopping; asking the training process to checkpoint and stop", run.id)
+    _kill_group(child, signal.SIGTERM)
+    try:
+        async with asyncio.timeout(ctx.stop_grace_s):
+            await _forward_events(run, child, checkpoints)
+            await child.wait()
+            await checkpoints.finish()
+    except TimeoutError:
+        log.warning("job %s: the training process did not checkpoint and stop within %.0f s; killing it",
+                    run.id, ctx.stop_grace_s)
+    finally:
+        _kill_group(child, signal.SIGKILL)
 
 
 async def _forward_events(run: Attempt, child: asyncio.subprocess.Process, checkpoints: "CheckpointUploads") -> str | None:
@@ -449,6 +498,8 @@ async def _forward_events(run: Attempt, child: asyncio.subprocess.Process, check
             last_error = event.get("message")
         if "checkpoint" in data:
             checkpoints.add(data["checkpoint"], data["step"], data.get("metrics") or {})
+        if "max_forward_tokens" in data:  # the child's activation plan (jobs/training/memory.py)
+            run.activation_budget = data["budget_bytes"]
         if event.get("type") != "metrics":
             continue
         run.progress = JobProgress(
@@ -519,7 +570,7 @@ async def _kill_on_cancel(ctx: WorkerContext, job_id: str, child: asyncio.subpro
         with contextlib.suppress(*TRANSIENT_ERRORS):
             if await ctx.redis.exists(RedisKeys.job_cancel(job_id)):
                 log.info("job %s cancelled; stopping the training process", job_id)
-                _kill_group(child, signal.SIGTERM)
+                _kill_group(child, signal.SIGINT)  # at once: SIGTERM would make it checkpoint first
                 try:
                     await asyncio.wait_for(child.wait(), KILL_GRACE_S)
                 except TimeoutError:

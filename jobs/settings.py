@@ -64,6 +64,20 @@ class Settings(BaseSettings):
         "prefix and prompt tuning, classifiers) kept in memory; least recently used beyond it are unloaded.",
     )
     train_threads: int = Field(0, description="torch threads for training on CPU; 0 means all cores.")
+    checkpoint_interval_seconds: float = Field(
+        1800, ge=0, description="Training writes a checkpoint whenever this long has passed since its last one, "
+        "besides those the job asks for, so a lost worker never restarts a long job from the start; 0 turns it off.",
+    )
+    worker_stop_grace_seconds: float = Field(
+        90, ge=0, description="On SIGTERM the worker asks its training process to checkpoint and stop, and waits this "
+        "long for it (and for the checkpoint's upload) before killing it; keep it below the pod's "
+        "terminationGracePeriodSeconds.",
+    )
+    training_activation_budget_bytes: int = Field(
+        0, ge=0, description="Memory a training forward may keep for its backward: larger batches are split into "
+        "several forwards (same gradients), and gradient_checkpointing \"auto\" turns on when one example alone "
+        "exceeds it. 0: 60% of the accelerator's free memory after the model is loaded; 2 GiB on CPU.",
+    )
     training_evidence: Literal["full", "validation"] = Field(
         "full", description="What each job measures before and after training for its report.json: `full` adds "
         "sample answers and the forgetting check (loss on general text) to the validation loss; `validation` "

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     WrapValidator,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -84,7 +85,7 @@ def _keyword_or(keyword: str, value_type: Any, expected: str) -> Any:
     message = f"must be '{keyword}' or {expected}"
 
     def validate(value: Any, handler: Any) -> Any:
-        if isinstance(value, bool):  # JSON true/false must not pass as 1/0
+        if isinstance(value, bool) and value_type is not StrictBool:  # JSON true/false must not pass as 1/0
             raise PydanticCustomError("invalid_value", message)
         try:
             return handler(value)
@@ -150,7 +151,11 @@ class Hyperparameters(BaseModel):
     max_grad_norm: Annotated[float, Field(ge=0)] = Field(1.0, description="Gradient-norm clipping; 0 turns it off.")
     max_seq_length: _auto_or(Annotated[int, Field(ge=32, le=32768)], "an integer from 32 to 32768") = "auto"
     packing: bool = Field(False, description="Concatenate examples into rows without padding (chat, prompt/completion, text).")
-    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less memory, ~30% slower.")
+    gradient_checkpointing: _auto_or(StrictBool, "true or false") = Field(
+        "auto", description="Recompute activations in the backward pass: less memory, ~30% slower. \"auto\": on only "
+        "when one training example alone exceeds the worker's activation memory budget (larger batches are split "
+        "into several forwards instead, which gives the same gradients).",
+    )
     n_evals: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         None, description="Evaluations on the validation file, evenly spaced (default: one per epoch)."
     )
@@ -671,7 +676,7 @@ class TrainingPlan(BaseModel):
     max_grad_norm: float = 1.0
     max_seq_length: int
     packing: bool = False
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool | Literal["auto"] = "auto"
     n_evals: int | None = None
     eval_every: int | None = None
     early_stopping: EarlyStopping | None = None

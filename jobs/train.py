@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import ctypes
 import json
+import math
 import os
 import signal
 import sys
@@ -42,12 +43,13 @@ def run_training(
     resume: bool = False,
     start_from: Path | None = None,
     processes=None,
-    evidence_level: str = "full",
+    options=None,
 ) -> dict | None:
     """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
     With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`; with `start_from`
     (a saved `adapter/` or `model/` folder), it trains that model further instead of the base. Under
-    torchrun (`processes`, a jobs.training.distributed.ProcessGroup), only rank 0 writes and returns it."""
+    torchrun (`processes`, a jobs.training.distributed.ProcessGroup), only rank 0 writes and returns it.
+    `options` (a jobs.training.pipeline.RunOptions): how this deployment runs jobs."""
     files = check_files(spec, training_path, validation_path)
     import torch
 
@@ -66,7 +68,7 @@ def run_training(
     plan = spec.resolve(files.n_examples)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from,
-                          processes=processes, evidence_level=evidence_level)
+                          processes=processes, options=options)
     if result is None:
         return None
 
@@ -130,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="The spec file is a fine-tuning job body, e.g. "
         '{"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": "train.jsonl", '
         '"hyperparameters": {"n_epochs": 3}}. training_file and validation_file are local paths, relative '
-        "to the spec file's folder. The catalog and cache come from FTAAS_MODELS and FTAAS_CACHE_DIR.",
+        "to the spec file's folder. The catalog and cache come from FTAAS_MODELS and FTAAS_CACHE_DIR. "
+        "Exit codes: 0 trained; 1 training failed; 2 invalid spec; 3 out of accelerator memory (a smaller "
+        "FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES and --resume go on); 75 stopped by SIGTERM (--resume goes on).",
     )
     parser.add_argument("spec", type=Path, help="the job spec, a JSON file")
     parser.add_argument(
@@ -145,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--resume", action="store_true",
-        help="go on from the latest checkpoint in --out (written with n_checkpoints or checkpoint_every)",
+        help="go on from the latest checkpoint in --out (those the spec asks for with n_checkpoints or checkpoint_every, "
+        "one every FTAAS_CHECKPOINT_INTERVAL_SECONDS, and one on SIGTERM, after which the run stops with exit code 75)",
     )
     parser.add_argument(
         "--start-from", type=Path, default=None, metavar="DIR",
@@ -163,15 +168,19 @@ def _local_path(value: str | None, base: Path) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
+EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on SIGTERM, resumable from the checkpoint it wrote
+EXIT_OUT_OF_MEMORY = 3  # the accelerator ran out of memory: the worker retries with a smaller activation budget
 TRAINING_MODULE = "jobs.train"  # `python -m jobs.train`: the worker's child, a Kubeflow TrainJob's command
 
 
-def training_command(python: str, processes: int = 1) -> list[str]:
+def training_command(python: str, processes: int = 1, stop_grace_s: float = 90) -> list[str]:
     """The command that trains in `processes` processes on this machine (torchrun for more than one); the
-    arguments of this module follow it."""
+    arguments of this module follow it. torchrun passes a SIGTERM on to the ranks and gives them
+    `stop_grace_s` to checkpoint and stop before it kills them."""
     if processes == 1:
         return [python, "-m", TRAINING_MODULE]
-    return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", "-m", TRAINING_MODULE]
+    return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
+            f"--shutdown-timeout={math.ceil(stop_grace_s)}", "-m", TRAINING_MODULE]
 
 
 _PR_SET_PDEATHSIG = 1
@@ -221,12 +230,20 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"invalid spec {args.spec}: {'; '.join(problems)}", 2, problems=problems)
 
     from jobs.settings import Settings
+    from jobs.training.loop import TrainingStopped
+    from jobs.training.pipeline import RunOptions
 
     settings = Settings()
+    options = RunOptions(
+        evidence_level=settings.training_evidence,
+        checkpoint_interval_s=settings.checkpoint_interval_seconds or None,
+        activation_budget_bytes=settings.training_activation_budget_bytes,
+    )
     threads = args.threads if args.threads is not None else settings.train_threads
     base = args.spec.resolve().parent
     out = args.out or base / f"{args.spec.stem}-out"
     try:
+        signal.signal(signal.SIGTERM, options.stop.handle_signal)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a job's log
@@ -247,13 +264,23 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             start_from=args.start_from,
             processes=processes,
-            evidence_level=settings.training_evidence,
+            options=options,
         )
         processes.close()
+    except TrainingStopped as exc:
+        if exc.step is None:
+            report(events.message("Stopped on request (SIGTERM) before training started; nothing to keep"))
+        elif args.events != "jsonl":
+            print(f"Run again with --resume to go on from step {exc.step}.", file=sys.stderr)
+        return EXIT_STOPPED
     except ValueError as exc:
         return fail(str(exc), 1)
     except Exception as exc:
         traceback.print_exc()
+        import torch
+
+        if isinstance(exc, torch.OutOfMemoryError):
+            return fail(f"out of accelerator memory: {str(exc).splitlines()[0]}", EXIT_OUT_OF_MEMORY)
         return fail(f"training failed: {type(exc).__name__}: {exc}", 1)
     return 0
 

@@ -83,6 +83,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             work_dir=settings.cache_dir / "work",
             child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models),
             procs_per_node=settings.worker_max_procs_per_node,
+            stop_grace_s=settings.worker_stop_grace_seconds,
             job_timeout_s=settings.job_timeout_seconds,
             lease_s=settings.worker_lease_seconds,
             queue_name=settings.queue_name,

@@ -30,5 +30,6 @@ def load_model(ctx: RecipeContext):
 
 
 def make_trainable(model, ctx: RecipeContext) -> Trainable:
-    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=ctx.plan.gradient_checkpointing)
+    # Gradient checkpointing, when the run needs it, is turned on by the pipeline (jobs/training/memory.py).
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     return Trainable(ctx.adapter(model, lora_config(ctx)))

@@ -99,6 +99,10 @@ class CausalLmTask:
         batch["n_tokens"] = sum(len(example["input_ids"]) for example in examples)
         return batch
 
+    def padded_tokens(self, examples: list[dict]) -> int:
+        """Positions one forward over `examples` takes (rows × width; packed rows take no more)."""
+        return len(examples) * max(len(example["input_ids"]) for example in examples)
+
     def count_targets(self, batch: dict) -> int:
         return count_targets(batch)
 

@@ -66,6 +66,10 @@ class ClassificationTask:
     def _weights(self, labels: torch.Tensor) -> torch.Tensor | None:
         return None if self.class_weights is None else self.class_weights.to(labels.device)[labels]
 
+    def padded_tokens(self, examples: list[dict]) -> int:
+        """Positions one forward over `examples` takes (rows × width)."""
+        return len(examples) * max(len(example["input_ids"]) for example in examples)
+
     def count_targets(self, batch: dict) -> float:
         weights = self._weights(batch["labels"])
         return len(batch["labels"]) if weights is None else weights.sum().item()

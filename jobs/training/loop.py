@@ -30,6 +30,7 @@ from jobs.spec import TrainingPlan
 from jobs.training import checkpoints, events
 from jobs.training.distributed import ProcessGroup
 from jobs.training.events import Report
+from jobs.training.memory import forward_pieces
 
 FINAL_LOSS_STEPS = 10  # final_train_loss is the mean over this many last steps (one step's loss is noisy)
 METRICS_COLUMNS = [
@@ -39,6 +40,31 @@ METRICS_COLUMNS = [
 CHECKPOINT_METRICS = ("train_loss", "train_accuracy", "valid_loss", "valid_accuracy")  # reported with each checkpoint
 # Before each step: (step about to run, 0-based epoch) -> a message to report when something changed.
 StepHook = Callable[[int, int], str | None]
+
+
+class TrainingStopped(Exception):
+    """The run stopped on request (SIGTERM) before it finished; `step` is the checkpoint that resumes it (None
+    when training had not started, so nothing needed keeping)."""
+
+    def __init__(self, step: int | None) -> None:
+        super().__init__(f"stopped at step {step}" if step is not None else "stopped before training started")
+        self.step = step
+
+
+class StopRequest:
+    """SIGTERM (a worker draining, a rollout, Kubernetes deleting a training pod) as the loop sees it: during
+    training, the step under way finishes, a checkpoint is written and the run stops (`TrainingStopped`);
+    before training starts there is nothing to keep, so the run stops at once; once training has ended, the
+    run finishes (saving the result is the quickest way not to lose it)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.phase = "before"  # "training", then "after": set by the loop
+
+    def handle_signal(self, signum, frame) -> None:
+        self.requested = True
+        if self.phase == "before":
+            raise TrainingStopped(None)
 
 
 @dataclass
@@ -96,12 +122,17 @@ class StepLoss(torch.nn.Module):
 
 
 def accumulate_gradients(step_loss: torch.nn.Module, task, group: list[list[dict]],
-                         processes: ProcessGroup = ProcessGroup()) -> Accumulated:
+                         processes: ProcessGroup = ProcessGroup(), max_forward_tokens: int | None = None) -> Accumulated:
     """Backward over one optimizer step's batches; the gradients are those of the mean loss over all
     their targets, exactly as if the batches were one (each batch's summed loss is divided by the
     step's total target count, counted before any forward). Over several processes each takes its share
-    of every batch and the gradients are summed over them in the step's last backward (DDP)."""
-    shares = [share for examples in group if (share := processes.share(examples))]
+    of every batch and the gradients are summed over them in the step's last backward (DDP). A share
+    larger than `max_forward_tokens` goes through in several forwards (jobs/training/memory.py)."""
+    shares = [
+        piece
+        for examples in group if (share := processes.share(examples))
+        for piece in (forward_pieces(share, max_forward_tokens, task.padded_tokens) if max_forward_tokens else [share])
+    ]
     # A rank whose share is empty (a last batch smaller than the world) still joins the gradient sum.
     idle = not shares
     batches = [task.collate(examples) for examples in (shares or [group[0][:1]])]
@@ -161,6 +192,9 @@ def train(
     resume_from: Path | None = None,
     export: Callable[[Path], object] | None = None,
     processes: ProcessGroup = ProcessGroup(),
+    checkpoint_interval_s: float | None = None,
+    stop: StopRequest | None = None,
+    max_forward_tokens: int | None = None,
 ) -> LoopResult:
     """Train `model`'s trainable parameters (or `parameter_groups`) on tokenized examples.
 
@@ -169,6 +203,10 @@ def train(
     `export(folder)` writes the model as of a checkpoint into the checkpoint's folder. With several
     `processes`, rank 0 alone evaluates and writes (and is the one given a `report` that reports: jobs.train);
     the others get its decisions.
+
+    Beside the plan's checkpoints, one is written whenever `checkpoint_interval_s` has passed since the last
+    (so a lost worker never restarts a long job from the start), and one when `stop` is requested, after
+    which `TrainingStopped` is raised. `max_forward_tokens` bounds one forward (accumulate_gradients).
     """
     torch.manual_seed(plan.seed)
     rng = random.Random(plan.seed)
@@ -210,6 +248,9 @@ def train(
     elif processes.is_main:
         shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # an earlier run's would mix with this one's
     started = time.perf_counter() - elapsed_before
+    last_checkpoint_at = time.perf_counter()
+    stop = stop or StopRequest()
+    stop.phase = "training"
     with open(metrics_csv, "a" if resume_from else "w", newline="") as csv_file:
         writer = csv.DictWriter(csv_file, fieldnames=METRICS_COLUMNS)
         if resume_from is None:
@@ -220,7 +261,7 @@ def train(
                 if (change := hook(step, epoch)) is not None:
                     report(events.message(change))
             learning_rate = optimizer.param_groups[-1]["lr"]  # the top layer's, under layer-wise decay
-            accumulated = accumulate_gradients(step_loss, task, group, processes)
+            accumulated = accumulate_gradients(step_loss, task, group, processes, max_forward_tokens)
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm or math.inf)
             optimizer.step()
             scheduler.step()
@@ -256,7 +297,12 @@ def train(
             report(events.metrics(data))
             writer.writerow({column: data.get(column, "") for column in METRICS_COLUMNS})
             csv_file.flush()
-            if step in checkpoint_after and not stopped_early and processes.is_main:
+            interval_passed = (checkpoint_interval_s is not None and step < total_steps and processes.is_main
+                               and time.perf_counter() - last_checkpoint_at >= checkpoint_interval_s)
+            # Every rank takes the same decision: a signal reaches the ranks at slightly different times.
+            stopping, interval_passed = (flag > 0 for flag in processes.sum(stop.requested, interval_passed))
+            stopping = stopping and not stopped_early
+            if (step in checkpoint_after or interval_passed or stopping) and not stopped_early and processes.is_main:
                 state = {
                     "step": step, "trained_tokens": trained_tokens, "seconds": time.perf_counter() - started,
                     "losses": losses[-FINAL_LOSS_STEPS:], "evaluations": evaluations, "best": best, "stale": stale,
@@ -264,6 +310,11 @@ def train(
                 saved = checkpoints.save(out_dir / "checkpoints", parameters, optimizer, scheduler, state, metrics_csv, export)
                 metrics = {name: data[name] for name in CHECKPOINT_METRICS if name in data}
                 report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name, metrics=metrics))
+                last_checkpoint_at = time.perf_counter()
+            if stopping:
+                report(events.message(f"Stopped at step {step} of {total_steps} on request (SIGTERM); the checkpoint "
+                                      f"at step {step} resumes it", step=step))
+                raise TrainingStopped(step)
             if stopped_early:
                 report(events.message(
                     f"Early stopping after step {step}: validation loss has not improved by {plan.early_stopping.min_delta} "
@@ -273,6 +324,7 @@ def train(
                 ))
                 break
 
+    stop.phase = "after"
     if best_state is not None:
         with torch.no_grad():
             for p, saved in zip(parameters, best_state):

@@ -5,9 +5,10 @@ The recipe (jobs/recipes/<method>.py) decides how the base is loaded and what be
 the task (causal LM, classification, preference) decides batches, loss and evaluation metrics.
 """
 
+import dataclasses
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -17,7 +18,7 @@ from jobs.catalog import Catalog
 from jobs.data.tokenize import tokenize_examples
 from jobs.recipes import RecipeContext, get_recipe
 from jobs.spec import JobSpec, TrainingPlan
-from jobs.training import artifacts, checkpoints, events, evidence, loop
+from jobs.training import artifacts, checkpoints, events, evidence, loop, memory
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.classification import ClassificationTask, balanced_class_weights
 from jobs.training.distributed import ProcessGroup
@@ -36,6 +37,16 @@ class TrainingData:
     train: list[dict]
     valid: list[dict] | None
     labels: list[str] | None = None  # classification: the class names, sorted (class i = labels[i])
+
+
+@dataclass
+class RunOptions:
+    """How this deployment runs every job, beside the job's own spec (FTAAS_* settings that jobs.train reads)."""
+
+    evidence_level: str = "full"  # Settings.training_evidence: "full" or "validation"
+    checkpoint_interval_s: float | None = None  # Settings.checkpoint_interval_seconds (loop.train)
+    activation_budget_bytes: int = 0  # Settings.training_activation_budget_bytes; 0: memory.activation_budget decides
+    stop: loop.StopRequest = field(default_factory=loop.StopRequest)  # SIGTERM's handler (jobs.train)
 
 
 def _device_and_dtype(spec: JobSpec) -> tuple[torch.device, torch.dtype]:
@@ -148,14 +159,14 @@ def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: Tra
 def run(
     spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
     resume: bool = False, start_from: Path | None = None, processes: ProcessGroup = ProcessGroup(),
-    evidence_level: str = "full",
+    options: RunOptions | None = None,
 ) -> dict | None:
     """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
     latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
     `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base.
     Under torchrun every process runs this; rank 0 alone measures, reports and saves (the others return
-    None once training ends). `evidence_level` "validation" leaves the sample answers and the forgetting
-    check out of the before/after measurements (Settings.training_evidence)."""
+    None once training ends). `options`: how this deployment runs jobs (RunOptions)."""
+    options = options or RunOptions()
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
     parent = artifacts.read_info(start_from) if start_from is not None else None
@@ -171,7 +182,7 @@ def run(
     train_set, valid_set, n_truncated = _tokenize(data, tokenizer, plan, report)
     task = _task(data, tokenizer, plan, device)
     causal = data.format in CAUSAL_FORMATS
-    full_evidence = causal and evidence_level == "full"
+    full_evidence = causal and options.evidence_level == "full"
     ctx = RecipeContext(
         spec=spec, plan=plan, model_folder=folder, tokenizer=tokenizer, device=device, dtype=dtype,
         task="causal_lm" if causal else "classification", labels=data.labels,
@@ -201,10 +212,11 @@ def run(
         torch.manual_seed(plan.seed)
         trainable = recipe.make_trainable(model, ctx)
         model = trainable.model
-    if plan.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     n_total = sum(p.numel() for p in model.parameters())
+    activations = memory.prepare(model, task, train_set.examples, plan.gradient_checkpointing, device, dtype, causal,
+                                 options.activation_budget_bytes)
+    report(events.message(f"Memory: {activations.describe()}", **dataclasses.asdict(activations)))
     total_steps = loop.planned_steps(len(train_set.examples), plan)
     report(events.message(
         f"Training {spec.training_type.type} ({n_trainable:,} of {n_total:,} parameters trainable) on "
@@ -221,6 +233,8 @@ def run(
         parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
         resume_from=checkpoints.latest(out_dir / "checkpoints") if resume else None,
         export=lambda folder: artifacts.save(model, tokenizer, info, folder), processes=processes,
+        checkpoint_interval_s=options.checkpoint_interval_s, stop=options.stop,
+        max_forward_tokens=activations.max_forward_tokens,
     )
     if not processes.is_main:
         return None

@@ -66,6 +66,10 @@ class PreferenceTask:
         batch["n_tokens"] = sum(len(row["input_ids"]) for row in rows)
         return batch
 
+    def padded_tokens(self, examples: list[dict]) -> int:
+        """Positions one forward over `examples` takes: both sides of each pair, padded to the longest."""
+        return 2 * len(examples) * max(_pair_length(example) for example in examples)
+
     def count_targets(self, batch: dict) -> int:
         return batch["input_ids"].shape[0] // 2  # pairs
 

@@ -175,7 +175,7 @@ def worker_ours(cfg: dict) -> dict:
     torch, device = _setup(cfg)
     from jobs.data.tokenize import length_grouped_batches, tokenize_examples
     from jobs.recipes import lora
-    from jobs.training import loop
+    from jobs.training import loop, memory
     from jobs.training.causal_lm import CausalLmTask
 
     ctx, tokenizer, plan = _ours_context(cfg, torch, device)
@@ -185,15 +185,15 @@ def worker_ours(cfg: dict) -> dict:
     rss_loaded = _rss_bytes()
     torch.manual_seed(plan.seed)  # as pipeline.run does before the recipe initialises the adapters
     model = lora.make_trainable(model, ctx).model
-    if plan.gradient_checkpointing:  # as jobs/training/pipeline.py does
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     task = CausalLmTask(tokenizer.pad_token_id, plan.max_seq_length, plan.packing, device)
+    activations = memory.prepare(model, task, train, plan.gradient_checkpointing, device, ctx.dtype, causal=True)  # as pipeline.run
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
 
     with tempfile.TemporaryDirectory() as out_dir:
         started = time.perf_counter()
-        result = loop.train(model, task, train, None, plan, Path(out_dir), report=lambda event: None)
+        result = loop.train(model, task, train, None, plan, Path(out_dir), report=lambda event: None,
+                            max_forward_tokens=activations.max_forward_tokens)
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
@@ -212,7 +212,8 @@ def worker_ours(cfg: dict) -> dict:
         "tokens_per_second": result.trained_tokens / seconds,
         "steps": result.steps,
         "final_train_loss": result.final_train_loss,
-        "gradient_checkpointing": plan.gradient_checkpointing,
+        "gradient_checkpointing": activations.gradient_checkpointing,
+        "max_forward_tokens": activations.max_forward_tokens,
         "rss_after_load_bytes": rss_loaded,
         **memory,
         "eval": task.evaluate(model, valid, plan.batch_size),
@@ -410,6 +411,7 @@ def table(summary: dict, runs: dict[str, list[dict]]) -> str:
         f"| tokens the loss is taken on | {first['ours']['loss_tokens']} | {first['trl']['loss_tokens']} | | |",
         f"| gradient checkpointing | {onoff[first['ours']['gradient_checkpointing']]} | "
         f"{onoff[first['trl']['gradient_checkpointing']]} | | |",
+        f"| tokens per forward, at most | {first['ours'].get('max_forward_tokens', '')} | one batch | | |",
     ]
     if summary["base_eval_loss"] is not None:
         lines.append(f"| held-out loss of the untrained model | {summary['base_eval_loss']:.4f} | (same) | | |")
@@ -440,8 +442,9 @@ def _parser() -> argparse.ArgumentParser:
         help="TRL's gradient checkpointing (default: TRL's own default, which is on)",
     )
     parser.add_argument(
-        "--ours-gradient-checkpointing", action="store_true",
-        help="turn on our gradient_checkpointing hyper-parameter (default: off, our default)",
+        "--ours-gradient-checkpointing", choices=["auto", "on", "off"], default="auto",
+        help="our gradient_checkpointing hyper-parameter (default: auto, our default: on only when one example "
+        "exceeds the activation budget; larger batches go through in several forwards)",
     )
     parser.add_argument("--no-base", action="store_true", help="skip evaluating the untrained model")
     parser.add_argument("--quick", action="store_true", help="smoke check: 16 short examples, 8 held out, one run per side")
@@ -476,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = {
         "model_folder": str(folder), "train": train, "eval": held_out, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "max_length": args.max_length, "threads": threads, "seed": args.seed,
-        "ours_gradient_checkpointing": args.ours_gradient_checkpointing,
+        "ours_gradient_checkpointing": {"auto": "auto", "on": True, "off": False}[args.ours_gradient_checkpointing],
         "trl_gradient_checkpointing": {"default": None, "on": True, "off": False}[args.trl_gradient_checkpointing],
     }
     env = {

@@ -15,6 +15,7 @@ from jobs.catalog import DEFAULT_MODEL_ID
 from jobs.spec import JobSpec
 from jobs.train import run_training
 from jobs.training import artifacts
+from jobs.training.pipeline import RunOptions
 from tests.support.tasks import classification_examples, write_jsonl
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ def train(tmp_path: Path, catalog, name: str, training_type: dict, start_from: P
     })
     out = tmp_path / name
     run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, lambda event: None, start_from=start_from,
-                 evidence_level="validation")
+                 options=RunOptions(evidence_level="validation"))
     return out
 
 

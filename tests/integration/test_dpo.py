@@ -52,7 +52,7 @@ def dpo_run(tmp_path: Path, catalog, training_type: dict, validate: bool, **hype
     })
     events: list[dict] = []
     out = tmp_path / "out"
-    summary = run_training(spec, path, valid, out, catalog, events.append, threads=0, evidence_level="validation")
+    summary = run_training(spec, path, valid, out, catalog, events.append, threads=0)
     return out, summary, events
 
 

@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from jobs.catalog import DEFAULT_MODEL_ID
 from jobs.spec import JobSpec
 from jobs.train import run_training
+from jobs.training.pipeline import RunOptions
 from tests.support.tasks import classification_examples, write_jsonl
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ def train(tmp_path: Path, catalog, training_type: dict, events: list | None = No
     out = tmp_path / "out"
     report = events.append if events is not None else (lambda event: None)
     summary = run_training(spec, tmp_path / "train.jsonl", tmp_path / "valid.jsonl", out, catalog, report, threads=0,
-                           evidence_level="validation")
+                           options=RunOptions(evidence_level="validation"))
     return out, summary
 
 

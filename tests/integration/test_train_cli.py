@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,37 @@ def test_an_invalid_spec_reports_every_problem(tmp_path, cache_dir):
     assert [e["level"] for e in events] == ["error"]
     problems = events[0]["data"]["problems"]
     assert any("n_epochs" in p for p in problems) and any("batch_size" in p for p in problems)
+
+
+@pytest.mark.slow
+def test_a_run_checkpoints_on_an_interval_and_on_sigterm_then_resumes(tmp_path, cache_dir):
+    """No checkpoints asked for: FTAAS_CHECKPOINT_INTERVAL_SECONDS still leaves them (here after every step but the
+    last), and SIGTERM makes the run checkpoint the step it is on and stop with exit code 75; --resume goes on."""
+    write_jsonl(tmp_path / "train.jsonl", classification_examples(12, seed=2))
+    spec = {"model": DEFAULT_MODEL_ID, "training_file": "train.jsonl", "seed": 5,
+            "hyperparameters": {"max_steps": 10, "batch_size": 2, "max_seq_length": 64}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    command = [sys.executable, "-m", "jobs.train", str(tmp_path / "spec.json"), "--out", str(tmp_path / "out"), "--events", "jsonl"]
+    env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_CHECKPOINT_INTERVAL_SECONDS": "0.001"}
+
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    first = []
+    for line in run.stdout:
+        first.append(json.loads(line))
+        if first[-1]["message"] == "Checkpoint saved at step 2":
+            run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=300) == 75
+    stopped = [e for e in first if e["message"].startswith("Stopped at step")]
+    assert len(stopped) == 1 and stopped[0]["data"]["step"] >= 2
+    stopped_at = stopped[0]["data"]["step"]
+    assert (tmp_path / "out" / "checkpoints" / f"step-{stopped_at}" / "state.json").is_file()
+    assert not (tmp_path / "out" / "adapter").exists()
+
+    resumed = subprocess.run([*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    events = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert f"Resumed from the checkpoint at step {stopped_at}" in [e["message"] for e in events]
+    saved = [e["data"]["step"] for e in first + events if e["message"].startswith("Checkpoint saved")]
+    assert saved == list(range(1, 10)), saved  # every step but the last (the finished model is saved anyway)
+    assert [m["data"]["step"] for m in events if m["type"] == "metrics"] == list(range(stopped_at + 1, 11))
+    assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -221,20 +222,19 @@ def test_checkpoints_are_stored_listed_and_trained_further(api, settings):
     assert unknown.status_code == 400 and "no fine-tuned model or checkpoint 'ftckpt-nothing'" in unknown.json()["error"]["message"]
 
 
-def stop_worker_after_first_checkpoint(settings, job_id: str) -> None:
-    """Run a worker until the job has stored a checkpoint, then stop it as a SIGTERM would (a rollout)."""
-    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
-
-    def has_checkpoint() -> bool:
-        return any(k.endswith("/checkpoint.json") for k in store.list_keys(keys.job_checkpoints_prefix("alpha", job_id)))
+def stop_worker_during_training(api, settings, job_id: str, after_step: int) -> None:
+    """Run a worker until the job has trained `after_step` steps, then stop it as a SIGTERM would (a drain, a
+    rollout) and wait until it has let go of the job."""
+    def trained() -> int:
+        return max((e["data"]["step"] for e in events_of(api, job_id) if e["type"] == "metrics"), default=0)
 
     async def run() -> None:
         worker = create_worker(settings)
         running = asyncio.create_task(worker.async_run())
         try:
             deadline = time.monotonic() + 600
-            while not await asyncio.to_thread(has_checkpoint):
-                assert time.monotonic() < deadline and not running.done(), "no checkpoint was stored"
+            while await asyncio.to_thread(trained) < after_step:
+                assert time.monotonic() < deadline and not running.done(), "training did not get that far"
                 await asyncio.sleep(0.1)
             worker.handle_sig(signal.SIGTERM)
             with contextlib.suppress(asyncio.CancelledError):
@@ -245,17 +245,25 @@ def stop_worker_after_first_checkpoint(settings, job_id: str) -> None:
     asyncio.run(run())
 
 
-def test_a_job_whose_worker_stops_resumes_on_the_next_from_its_latest_checkpoint(api, settings):
+def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, settings):
+    """SIGTERM on the worker (a drain): the training process finishes its step, writes a checkpoint, which is
+    stored, and the job is queued again; the next worker resumes from that step. The job asks for no
+    checkpoints, as a default job does not."""
     train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
     body = {
         "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
-        "hyperparameters": {"max_steps": 12, "batch_size": 4, "learning_rate": 3e-4, "checkpoint_every": 2},
+        "hyperparameters": {"max_steps": 12, "batch_size": 4, "learning_rate": 3e-4},
     }
     interrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
-    stop_worker_after_first_checkpoint(settings, interrupted["id"])
+    stop_worker_during_training(api, settings, interrupted["id"], after_step=2)
     waiting = api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}", headers=ALPHA).json()
     assert waiting["status"] == "queued", waiting["error"]
-    stored_before = {c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", headers=ALPHA).json()["data"]}
+    stored = [c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", headers=ALPHA).json()["data"]]
+    assert len(stored) == 1 and stored[0] >= 2, stored
+    stopped_at = stored[0]
+    messages = [e["message"] for e in events_of(api, interrupted["id"])]
+    assert f"Stopped at step {stopped_at} of 12 on request (SIGTERM); the checkpoint at step {stopped_at} resumes it" in messages
+    assert any(m.startswith("The worker stopped; the job is queued again") for m in messages)
 
     uninterrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
     run_worker_until_idle(settings)  # resumes the first job, then runs its twin from the start
@@ -264,9 +272,8 @@ def test_a_job_whose_worker_stops_resumes_on_the_next_from_its_latest_checkpoint
     twin = api.get(f"/v1/fine_tuning/jobs/{uninterrupted['id']}", headers=ALPHA).json()
     assert resumed["status"] == twin["status"] == "succeeded", (resumed["error"], twin["error"])
     messages = [e["message"] for e in events_of(api, interrupted["id"])]
-    assert any(m.startswith("The worker stopped; the job is queued again") for m in messages)
-    assert f"Resuming from the checkpoint stored at step {max(stored_before)}" in messages
-    assert f"Resumed from the checkpoint at step {max(stored_before)}" in messages
+    assert f"Resuming from the checkpoint stored at step {stopped_at}" in messages
+    assert f"Resumed from the checkpoint at step {stopped_at}" in messages
     # The resumed run ends where the uninterrupted one does: same steps, same losses.
     resumed_rows = file_content(api, resumed["result_files"][0]).splitlines()
     twin_rows = file_content(api, twin["result_files"][0]).splitlines()
@@ -274,8 +281,40 @@ def test_a_job_whose_worker_stops_resumes_on_the_next_from_its_latest_checkpoint
     column = twin_rows[0].split(",").index("train_loss")
     for mine, theirs in zip(resumed_rows[1:], twin_rows[1:]):
         assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
-    steps = [c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", params={"limit": 100}, headers=ALPHA).json()["data"]]
-    assert steps == list(range(12, 0, -2))
+
+
+def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_smaller_forwards(api, settings):
+    """The kernel's OOM killer takes the training process (SIGKILL), not the worker: the worker runs it again from
+    its latest checkpoint with half the activation budget, and the job succeeds with every step trained once."""
+    train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
+    job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
+        "hyperparameters": {"max_steps": 8, "batch_size": 4, "checkpoint_every": 2},
+    }).json()
+    worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 300
+        while not any(e["message"] == "Checkpoint saved at step 2" for e in events_of(api, job["id"])):
+            assert time.monotonic() < deadline and worker.is_alive(), "no checkpoint was written"
+            time.sleep(0.2)
+        children = [int(p.name) for p in Path("/proc").glob("[0-9]*") if job["id"] in _cmdline(p) and "jobs.train" in _cmdline(p)]
+        assert len(children) == 1, children
+        os.kill(children[0], signal.SIGKILL)
+    finally:
+        worker.join(timeout=600)
+
+    done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+    assert done["status"] == "succeeded", done["error"]
+    events = events_of(api, job["id"])[::-1]
+    retry = [e for e in events if e["message"].startswith("The training process ran out of memory")]
+    assert len(retry) == 1 and retry[0]["level"] == "warning" and "SIGKILL" in retry[0]["message"]
+    budgets = [e["data"]["budget_bytes"] for e in events if e["message"].startswith("Memory: ")]
+    assert budgets == [budgets[0], budgets[0] // 2]
+    resumed = [e["data"]["step"] for e in events if e["message"].startswith("Resumed from the checkpoint at step")]
+    assert len(resumed) == 1 and resumed[0] >= 2
+    rows = file_content(api, done["result_files"][0]).splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == list(range(1, 9))
 
 
 def test_a_job_running_past_the_timeout_fails_and_says_why(api, settings):

@@ -34,8 +34,10 @@ class DpoHyperparameters:
         eval_every (int | None | Unset): Evaluate every this many steps; instead of n_evals.
         gradient_accumulation_steps (int | Unset): Batches whose gradients are summed before each optimizer step.
             Default: 1.
-        gradient_checkpointing (bool | Unset): Recompute activations in the backward pass: less memory, ~30% slower.
-            Default: False.
+        gradient_checkpointing (bool | Literal['auto'] | Unset): Recompute activations in the backward pass: less
+            memory, ~30% slower. "auto": on only when one training example alone exceeds the worker's activation memory
+            budget (larger batches are split into several forwards instead, which gives the same gradients). Default:
+            'auto'.
         learning_rate (float | None | Unset): Absolute peak learning rate; an alternative to learning_rate_multiplier.
         learning_rate_multiplier (float | Literal['auto'] | Unset):  Default: 'auto'.
         lr_cycles (int | None | Unset): Restarts for lr_scheduler cosine_with_restarts (default 2).
@@ -66,7 +68,7 @@ class DpoHyperparameters:
     early_stopping: EarlyStopping | None | Unset = UNSET
     eval_every: int | None | Unset = UNSET
     gradient_accumulation_steps: int | Unset = 1
-    gradient_checkpointing: bool | Unset = False
+    gradient_checkpointing: bool | Literal["auto"] | Unset = "auto"
     learning_rate: float | None | Unset = UNSET
     learning_rate_multiplier: float | Literal["auto"] | Unset = "auto"
     lr_cycles: int | None | Unset = UNSET
@@ -131,7 +133,11 @@ class DpoHyperparameters:
 
         gradient_accumulation_steps = self.gradient_accumulation_steps
 
-        gradient_checkpointing = self.gradient_checkpointing
+        gradient_checkpointing: bool | Literal["auto"] | Unset
+        if isinstance(self.gradient_checkpointing, Unset):
+            gradient_checkpointing = UNSET
+        else:
+            gradient_checkpointing = self.gradient_checkpointing
 
         learning_rate: float | None | Unset
         if isinstance(self.learning_rate, Unset):
@@ -354,7 +360,18 @@ class DpoHyperparameters:
 
         gradient_accumulation_steps = d.pop("gradient_accumulation_steps", UNSET)
 
-        gradient_checkpointing = d.pop("gradient_checkpointing", UNSET)
+        def _parse_gradient_checkpointing(data: object) -> bool | Literal["auto"] | Unset:
+            if isinstance(data, Unset):
+                return data
+            gradient_checkpointing_type_0 = cast(Literal["auto"], data)
+            if gradient_checkpointing_type_0 != "auto":
+                raise ValueError(
+                    f"gradient_checkpointing_type_0 must match const 'auto', got '{gradient_checkpointing_type_0}'"
+                )
+            return gradient_checkpointing_type_0
+            return cast(bool | Literal["auto"] | Unset, data)
+
+        gradient_checkpointing = _parse_gradient_checkpointing(d.pop("gradient_checkpointing", UNSET))
 
         def _parse_learning_rate(data: object) -> float | None | Unset:
             if data is None:
