@@ -68,7 +68,9 @@ EVENT_FLUSH_INTERVAL_S = 5.0
 # A training process that runs out of memory goes on from its latest checkpoint with half the activation budget,
 # this many times: killed by the kernel (SIGKILL), or out of accelerator memory (jobs.train's exit code).
 OUT_OF_MEMORY_RETRIES = 2
-OUT_OF_MEMORY_EXITS = (-signal.SIGKILL, EXIT_OUT_OF_MEMORY)
+# Under torchrun, which exits with 1 whatever happened to a rank, its failure report says how the rank ended.
+TORCHRUN_RANK_KILLED = f"Signal {signal.SIGKILL.value} (SIGKILL) received by PID"
+TORCHRUN_RANK_OUT_OF_MEMORY = f"exitcode  : {EXIT_OUT_OF_MEMORY} "
 CANCEL_POLL_INTERVAL_S = 0.5
 KILL_GRACE_S = 5.0
 # Outages of the store or Redis: writes the job's outcome depends on are retried with backoff, the final
@@ -407,16 +409,18 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
                        job.starting_model.artifacts, start)
         command += ["--start-from", str(start)]
     env = dict(ctx.child_env)
+    log_path = work / "train.log"
     for retries_left in range(OUT_OF_MEMORY_RETRIES, -1, -1):
+        log_start = log_path.stat().st_size if log_path.exists() else 0
         code, last_error = await _run_child(run, [*command, *(["--resume"] if resume else [])], env)
         if run.lost.is_set():
             raise JobTakenOver(job.id, job.attempt, -1)
         if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
             await run.event("Job cancelled; training process stopped")
             raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
-        if code in OUT_OF_MEMORY_EXITS and retries_left and run.activation_budget:
+        why = _out_of_memory(code, processes, _read_from(log_path, log_start))
+        if why and retries_left and run.activation_budget:
             budget = run.activation_budget // 2
-            why = "it was killed (SIGKILL), most likely by the kernel's out-of-memory killer" if code < 0 else last_error
             await run.event(
                 f"The training process ran out of memory: {why}. Retrying from its latest checkpoint with half the "
                 f"activation budget ({budget / 2**30:.2f} GiB): smaller forwards, the same batches and results",
@@ -426,10 +430,32 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
             resume = True
             continue
         if code != 0:
-            tail = (work / "train.log").read_text(errors="replace").strip().splitlines()[-5:]
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
             raise JobFailed("training_failed", last_error or ("training process exited with code %d: %s" % (code, " | ".join(tail))))
         return json.loads((out / "summary.json").read_text())
     raise AssertionError("unreachable")
+
+
+def _out_of_memory(code: int, processes: int, log: str) -> str | None:
+    """How the training process ran out of memory, from its exit code (or torchrun's report in its `log`); None
+    when it did not."""
+    killed = "was killed (SIGKILL), most likely by the kernel's out-of-memory killer"
+    if code == -signal.SIGKILL:
+        return f"it {killed}"
+    if code == EXIT_OUT_OF_MEMORY:
+        return "it ran out of accelerator memory"
+    if processes > 1 and code != 0:
+        if TORCHRUN_RANK_KILLED in log:
+            return f"one of its {processes} processes {killed}"
+        if TORCHRUN_RANK_OUT_OF_MEMORY in log:
+            return f"one of its {processes} processes ran out of accelerator memory"
+    return None
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
 
 
 async def _run_child(run: Attempt, command: list[str], env: dict[str, str]) -> tuple[int, str | None]:

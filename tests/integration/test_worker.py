@@ -283,38 +283,60 @@ def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, se
         assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
 
 
-def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_smaller_forwards(api, settings):
-    """The kernel's OOM killer takes the training process (SIGKILL), not the worker: the worker runs it again from
-    its latest checkpoint with half the activation budget, and the job succeeds with every step trained once."""
-    train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
-    job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
-        "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
-        "hyperparameters": {"max_steps": 8, "batch_size": 4, "checkpoint_every": 2},
-    }).json()
-    worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
-    worker.start()
-    try:
-        deadline = time.monotonic() + 300
-        while not any(e["message"] == "Checkpoint saved at step 2" for e in events_of(api, job["id"])):
-            assert time.monotonic() < deadline and worker.is_alive(), "no checkpoint was written"
-            time.sleep(0.2)
-        children = [int(p.name) for p in Path("/proc").glob("[0-9]*") if job["id"] in _cmdline(p) and "jobs.train" in _cmdline(p)]
-        assert len(children) == 1, children
-        os.kill(children[0], signal.SIGKILL)
-    finally:
-        worker.join(timeout=600)
+def training_processes(job_id: str, rank: int) -> list[int]:
+    """The job's training processes of that rank (under torchrun: its workers; without: the child itself)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        if job_id not in _cmdline(proc) or "jobs.train" not in _cmdline(proc) or "torch.distributed.run" in _cmdline(proc):
+            continue
+        with contextlib.suppress(OSError):
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            if rank == 0 and not any(v.startswith(b"RANK=") for v in environ) or f"RANK={rank}".encode() in environ:
+                found.append(int(proc.name))
+    return found
 
-    done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
-    assert done["status"] == "succeeded", done["error"]
-    events = events_of(api, job["id"])[::-1]
-    retry = [e for e in events if e["message"].startswith("The training process ran out of memory")]
-    assert len(retry) == 1 and retry[0]["level"] == "warning" and "SIGKILL" in retry[0]["message"]
-    budgets = [e["data"]["budget_bytes"] for e in events if e["message"].startswith("Memory: ")]
-    assert budgets == [budgets[0], budgets[0] // 2]
-    resumed = [e["data"]["step"] for e in events if e["message"].startswith("Resumed from the checkpoint at step")]
-    assert len(resumed) == 1 and resumed[0] >= 2
-    rows = file_content(api, done["result_files"][0]).splitlines()[1:]
-    assert [int(row.split(",")[0]) for row in rows] == list(range(1, 9))
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_smaller_forwards(settings, processes):
+    """The kernel's OOM killer takes the training process (SIGKILL; under torchrun, one rank), not the worker: the
+    worker runs it again from its latest checkpoint with half the activation budget, and the job succeeds with
+    every step trained once."""
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+
+    settings = settings.model_copy(update={"worker_max_procs_per_node": processes})
+    with TestClient(create_app(settings)) as api:
+        train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
+        job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+            "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
+            "hyperparameters": {"max_steps": 8, "batch_size": 4, "checkpoint_every": 2},
+            "compute": {"num_proc_per_node": processes},
+        }).json()
+        worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 300
+            while not any(e["message"] == "Checkpoint saved at step 2" for e in events_of(api, job["id"])):
+                assert time.monotonic() < deadline and worker.is_alive(), "no checkpoint was written"
+                time.sleep(0.2)
+            victims = training_processes(job["id"], rank=processes - 1)
+            assert len(victims) == 1, victims
+            os.kill(victims[0], signal.SIGKILL)
+        finally:
+            worker.join(timeout=600)
+
+        done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+        assert done["status"] == "succeeded", done["error"]
+        events = events_of(api, job["id"])[::-1]
+        retry = [e for e in events if e["message"].startswith("The training process ran out of memory")]
+        assert len(retry) == 1 and retry[0]["level"] == "warning" and "SIGKILL" in retry[0]["message"]
+        budgets = [e["data"]["budget_bytes"] for e in events if e["message"].startswith("Memory: ")]
+        assert budgets == [budgets[0], budgets[0] // 2]
+        resumed = [e["data"]["step"] for e in events if e["message"].startswith("Resumed from the checkpoint at step")]
+        assert len(resumed) == 1 and resumed[0] >= 2
+        rows = file_content(api, done["result_files"][0]).splitlines()[1:]
+        assert [int(row.split(",")[0]) for row in rows] == list(range(1, 9))
 
 
 def test_a_job_running_past_the_timeout_fails_and_says_why(api, settings):
