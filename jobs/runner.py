@@ -418,7 +418,7 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
         if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
             await run.event("Job cancelled; training process stopped")
             raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
-        why = _out_of_memory(code, processes, _read_from(log_path, log_start))
+        why = _out_of_memory(code, processes, log_path, log_start)
         if why and retries_left and run.activation_budget:
             budget = run.activation_budget // 2
             await run.event(
@@ -436,26 +436,23 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
     raise AssertionError("unreachable")
 
 
-def _out_of_memory(code: int, processes: int, log: str) -> str | None:
-    """How the training process ran out of memory, from its exit code (or torchrun's report in its `log`); None
-    when it did not."""
+def _out_of_memory(code: int, processes: int, log_path: Path, log_start: int) -> str | None:
+    """How the training process ran out of memory, from its exit code (or torchrun's report, which this run wrote
+    into the log from `log_start` on); None when it did not."""
     killed = "was killed (SIGKILL), most likely by the kernel's out-of-memory killer"
     if code == -signal.SIGKILL:
         return f"it {killed}"
     if code == EXIT_OUT_OF_MEMORY:
         return "it ran out of accelerator memory"
     if processes > 1 and code != 0:
+        with open(log_path, "rb") as f:
+            f.seek(log_start)
+            log = f.read().decode(errors="replace")
         if TORCHRUN_RANK_KILLED in log:
             return f"one of its {processes} processes {killed}"
         if TORCHRUN_RANK_OUT_OF_MEMORY in log:
             return f"one of its {processes} processes ran out of accelerator memory"
     return None
-
-
-def _read_from(path: Path, offset: int) -> str:
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read().decode(errors="replace")
 
 
 async def _run_child(run: Attempt, command: list[str], env: dict[str, str]) -> tuple[int, str | None]:
