@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         "sample answers and the forgetting check (loss on general text) to the validation loss; `validation` "
         "measures the validation loss alone (cheaper on large models).",
     )
+    report_validation_examples: int = Field(
+        200, ge=1, description="The report's before/after validation loss is measured on every validation example "
+        "up to this many, else on this many spread evenly over the set (the same ones before and after), so a "
+        "large validation set costs bounded time. The training loop's own evaluations use the whole set.",
+    )
     worker_max_procs_per_node: int = Field(
         1, ge=1, description="Training processes a worker may start for one job (its GPUs; 1 on CPU). A job whose "
         "compute.num_proc_per_node is larger is refused at create time.",

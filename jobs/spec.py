@@ -387,7 +387,7 @@ class Compute(BaseModel):
     ) = Field("auto", description="Training processes on each node (auto: one per accelerator, one on CPU).")
     strategy: Literal[COMPUTE_STRATEGIES] = Field(
         "auto", description="How the processes share the work: ddp (each holds the whole model), fsdp (FSDP2 shards "
-        "parameters, gradients and optimizer state), or auto (chosen per method)."
+        "parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning, DDP for the adapter methods)."
     )
 
 
@@ -413,9 +413,6 @@ def compute_problems(compute: Compute, training_type: Any, limits: ComputeLimits
     if compute.strategy == "fsdp" and unshardable:
         problems.append((("strategy",), f"strategy 'fsdp' cannot train {kind}: {unshardable}; "
                          "use strategy 'ddp' or 'auto'"))
-    elif compute.strategy == "fsdp":
-        problems.append((("strategy",), "strategy 'fsdp' is not available yet (FSDP2 sharding is being built); "
-                         "use 'ddp' or 'auto', which train with DDP across processes"))
     if compute.num_proc_per_node not in ("auto", 1) and _changes_what_trains(training_type):
         problems.append((("num_proc_per_node",), "gradual_unfreezing trains in one process (DDP cannot follow "
                          "parameters that become trainable mid-run); use num_proc_per_node 1 or 'auto'"))
@@ -439,6 +436,15 @@ def compute_problems(compute: Compute, training_type: Any, limits: ComputeLimits
             problems.append((("num_proc_per_node",), f"{where} at most {limit} training "
                              f"process{'es' if limit > 1 else ''} per node; ask for {limit} or fewer, or 'auto'"))
     return problems
+
+
+def sharding_strategy(compute: Compute, training_type: Any) -> str:
+    """What a job's processes train with: the strategy it asks for, or for "auto" FSDP2 for full fine-tuning
+    (every weight has gradients and two optimizer moments: sharding them is what lets a large model fit) and
+    DDP for the other methods (their trained parameters are small; each rank keeps the whole model)."""
+    if compute.strategy != "auto":
+        return compute.strategy
+    return "fsdp" if training_type.type == "full" else "ddp"
 
 
 def processes_per_node(compute: Compute, training_type: Any, available: int) -> int:

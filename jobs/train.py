@@ -6,7 +6,7 @@
 Writes `out/adapter/` (adapter methods) or `out/model/` (full fine-tuning) with the tokenizer,
 `out/results/` (metrics.csv, loss.png, report.json) and `out/summary.json`. With `--events jsonl` stdout
 carries only events, one JSON object per line. Under torchrun every process trains its share of each batch
-(DDP; jobs/training/distributed.py) and rank 0 alone reports and writes.
+(DDP or FSDP2; jobs/training/distributed.py) and rank 0 alone reports and writes.
 
 Importing this module is cheap: torch and transformers load only when training starts.
 """
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from jobs.catalog import Catalog
 from jobs.data.formats import read_examples
 from jobs.data.validation import check_files
-from jobs.spec import JobSpec
+from jobs.spec import JobSpec, sharding_strategy
 from jobs.training import events
 from jobs.training.events import Event, Report
 
@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     options = RunOptions(
         evidence_level=settings.training_evidence,
+        report_validation_examples=settings.report_validation_examples,
         checkpoint_interval_s=settings.checkpoint_interval_seconds or None,
         activation_budget_bytes=settings.training_activation_budget_bytes,
     )
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"unknown model {spec.model!r}; the catalog has: {', '.join(catalog.ids())}")
         from jobs.training.distributed import ProcessGroup
 
-        processes = ProcessGroup.from_environment()
+        processes = ProcessGroup.from_environment(sharding_strategy(spec.compute, spec.training_type))
         run_training(
             spec,
             _local_path(spec.training_file, base),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from jobs.training.distributed import ProcessGroup
+
 INFO_FILE = "ftaas.json"
 
 
@@ -23,11 +25,15 @@ class ArtifactInfo(BaseModel):
         return self.training_type["type"] != "full"
 
 
-def save(model, tokenizer, info: ArtifactInfo, parent: Path) -> str:
-    """Save into `parent/adapter/` or `parent/model/`; returns the folder's name."""
+def save(model, tokenizer, info: ArtifactInfo, parent: Path, processes: ProcessGroup = ProcessGroup()) -> str:
+    """Save into `parent/adapter/` or `parent/model/`; returns the folder's name. Under torchrun every rank
+    calls this (a sharded model is gathered first) and rank 0 writes."""
     is_adapter = hasattr(model, "peft_config")
     folder = parent / ("adapter" if is_adapter else "model")
-    model.save_pretrained(folder)
+    state_dict = processes.full_state_dict(model)
+    if not processes.is_main:
+        return folder.name
+    model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict is not None else {}))
     tokenizer.save_pretrained(folder)
     if is_adapter:
         # The adapter names its base by catalog id, not by this machine's folder. (Set after saving:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from jobs.data.packing import collate_packed, pack
 from jobs.data.tokenize import IGNORE, collate, length_grouped_batches
+from jobs.training.distributed import is_sharded
 
 
 @dataclass
@@ -61,7 +62,12 @@ def labelled_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> t
     # example and no mask, from which transformers builds a block-diagonal causal mask (only without a
     # KV cache: with one it applies a single causal mask across the row).
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
-    if _can_skip_unlabelled_logits(model):
+    if _can_skip_unlabelled_logits(model) and is_sharded(model):
+        # FSDP2 gathers the head's weights only in the model's own forward: there, the positions labelled in
+        # any row (a packed batch's rows are few, so that is close to the labelled tokens themselves).
+        positions = keep.any(0).nonzero().squeeze(1)
+        logits = model(**inputs, use_cache=False, logits_to_keep=positions).logits[keep[:, positions]]
+    elif _can_skip_unlabelled_logits(model):
         lm = _causal_lm(model)
         hidden = lm.get_decoder()(**inputs, use_cache=False).last_hidden_state
         logits = lm.get_output_embeddings()(hidden[:, :-1][keep])

@@ -11,7 +11,6 @@ hooks let a recipe change what is trainable as training goes (gradual unfreezing
 same loop runs in every process (jobs/training/distributed.py says how they split the work).
 """
 
-import contextlib
 import csv
 import itertools
 import math
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch.distributed.tensor import DTensor
 from transformers import get_scheduler
 
 from jobs.spec import TrainingPlan
@@ -126,30 +126,31 @@ def accumulate_gradients(step_loss: torch.nn.Module, task, group: list[list[dict
     """Backward over one optimizer step's batches; the gradients are those of the mean loss over all
     their targets, exactly as if the batches were one (each batch's summed loss is divided by the
     step's total target count, counted before any forward). Over several processes each takes its share
-    of every batch and the gradients are summed over them in the step's last backward (DDP). A share
+    of every batch and the gradients are summed over them in the step's last backward (DDP, FSDP2). A share
     larger than `max_forward_tokens` goes through in several forwards (jobs/training/memory.py)."""
     shares = [
         piece
         for examples in group if (share := processes.share(examples))
         for piece in (forward_pieces(share, max_forward_tokens, task.padded_tokens) if max_forward_tokens else [share])
     ]
-    # A rank whose share is empty (a last batch smaller than the world) still joins the gradient sum.
-    idle = not shares
-    batches = [task.collate(examples) for examples in (shares or [group[0][:1]])]
-    local = 0.0 if idle else sum(task.count_targets(batch) for batch in batches)  # a float under class weights
-    n_targets = processes.sum(local)[0] or 1
-    scale = processes.world_size * (0.0 if idle else 1.0) / n_targets  # DDP averages over the ranks
+    # Every rank runs as many forwards as the busiest (FSDP2's are collective); a rank with fewer pieces (a last
+    # batch smaller than the world, shorter examples) runs one example more times, counting nothing.
+    n_forwards = processes.max(len(shares))
+    padding = [group[0][:1]] * (n_forwards - len(shares))
+    batches = [task.collate(examples) for examples in shares + padding]
+    counted = [task.count_targets(batch) for batch in batches[: len(shares)]]
+    n_targets = processes.sum(sum(counted))[0] or 1  # a float under class weights
+    scale = processes.world_size / n_targets  # DDP and FSDP2 average the gradients over the ranks
     total, n_correct = 0.0, 0
     for i, batch in enumerate(batches):
-        last = i == len(batches) - 1
-        no_sync = step_loss.no_sync() if processes.distributed and not last else contextlib.nullcontext()
-        with no_sync:
+        counts = i < len(shares)
+        with processes.accumulating(step_loss, last=i == len(batches) - 1):
             loss = step_loss(batch)
-            (loss.total * scale).backward()
-        if not idle:
+            (loss.total * (scale if counts else 0.0)).backward()
+        if counts:
             total += loss.total.item()
             n_correct += loss.n_correct
-    n_tokens = 0 if idle else sum(batch["n_tokens"] for batch in batches)
+    n_tokens = sum(batch["n_tokens"] for batch in batches[: len(shares)])
     total, n_correct, n_tokens = processes.sum(total, n_correct, n_tokens)
     return Accumulated(total / n_targets, n_correct / n_targets, int(n_tokens))
 
@@ -200,9 +201,9 @@ def train(
 
     Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
     go on from, giving the same losses at the same steps as a run that was never interrupted.
-    `export(folder)` writes the model as of a checkpoint into the checkpoint's folder. With several
-    `processes`, rank 0 alone evaluates and writes (and is the one given a `report` that reports: jobs.train);
-    the others get its decisions.
+    `export(folder)` writes the model as of a checkpoint into the checkpoint's folder (called on every rank).
+    With several `processes`, rank 0 alone evaluates (every rank, when the model is sharded) and reports (it
+    is the one given a `report` that reports: jobs.train); the others get its decisions.
 
     Beside the plan's checkpoints, one is written whenever `checkpoint_interval_s` has passed since the last
     (so a lost worker never restarts a long job from the start), and one when `stop` is requested, after
@@ -217,8 +218,14 @@ def train(
 
     if parameter_groups is None:
         parameter_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    parameters = [p for group in parameter_groups for p in group["params"]]
-    step_loss = processes.wrap(StepLoss(model, task))
+    # By name: FSDP2 replaces the parameters with shards of them, and checkpoints name them.
+    name_of = {id(p): name for name, p in model.named_parameters()}
+    group_names = [[name_of[id(p)] for p in group["params"]] for group in parameter_groups]
+    step_loss = processes.wrap(StepLoss(model, task), model)
+    by_name = dict(model.named_parameters())
+    parameter_groups = [{**group, "params": [by_name[name] for name in names]} for group, names in zip(parameter_groups, group_names)]
+    trained = {name: by_name[name] for names in group_names for name in names}
+    parameters = list(trained.values())
     # fused: one kernel for all parameters instead of a loop over ~400 small LoRA tensors (CPU and CUDA).
     optimizer = torch.optim.AdamW(parameter_groups, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
     scheduler = get_scheduler(
@@ -241,7 +248,7 @@ def train(
     best, best_state, stale = None, None, 0
     stopped_early = False
     if resume_from is not None:
-        state = checkpoints.load(resume_from, parameters, optimizer, scheduler, metrics_csv)
+        state = checkpoints.load(resume_from, model, trained, optimizer, scheduler, metrics_csv)
         step, trained_tokens, elapsed_before = state["step"], state["trained_tokens"], state["seconds"]
         losses, evaluations, best, stale = state["losses"], state["evaluations"], state["best"], state["stale"]
         report(events.message(f"Resumed from the checkpoint at step {step}", step=step))
@@ -263,6 +270,8 @@ def train(
             learning_rate = optimizer.param_groups[-1]["lr"]  # the top layer's, under layer-wise decay
             accumulated = accumulate_gradients(step_loss, task, group, processes, max_forward_tokens)
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, plan.max_grad_norm or math.inf)
+            if isinstance(grad_norm, DTensor):  # over FSDP2's shards
+                grad_norm = grad_norm.full_tensor()
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -283,7 +292,8 @@ def train(
                 "eta_seconds": round(elapsed / step * (total_steps - step), 1),
             }
             if step in evaluate_after:
-                result = processes.from_main(task.evaluate(model, valid_examples, plan.batch_size) if processes.is_main else None)
+                evaluates = processes.is_main or processes.sharded  # a sharded model evaluates on every rank
+                result = processes.from_main(task.evaluate(model, valid_examples, plan.batch_size) if evaluates else None)
                 evaluations.append({"step": step, **result})
                 data.update({f"valid_{name}": value for name, value in result.items()})
                 early = plan.early_stopping
@@ -302,12 +312,13 @@ def train(
             # Every rank takes the same decision: a signal reaches the ranks at slightly different times.
             stopping, interval_passed = (flag > 0 for flag in processes.sum(stop.requested, interval_passed))
             stopping = stopping and not stopped_early
-            if (step in checkpoint_after or interval_passed or stopping) and not stopped_early and processes.is_main:
+            if (step in checkpoint_after or interval_passed or stopping) and not stopped_early:
                 state = {
                     "step": step, "trained_tokens": trained_tokens, "seconds": time.perf_counter() - started,
                     "losses": losses[-FINAL_LOSS_STEPS:], "evaluations": evaluations, "best": best, "stale": stale,
                 }
-                saved = checkpoints.save(out_dir / "checkpoints", parameters, optimizer, scheduler, state, metrics_csv, export)
+                saved = checkpoints.save(out_dir / "checkpoints", model, trained, optimizer, scheduler, state, metrics_csv,
+                                         export, processes)
                 metrics = {name: data[name] for name in CHECKPOINT_METRICS if name in data}
                 report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name, metrics=metrics))
                 last_checkpoint_at = time.perf_counter()

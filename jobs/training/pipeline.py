@@ -44,6 +44,7 @@ class RunOptions:
     """How this deployment runs every job, beside the job's own spec (FTAAS_* settings that jobs.train reads)."""
 
     evidence_level: str = "full"  # Settings.training_evidence: "full" or "validation"
+    report_validation_examples: int = 200  # Settings.report_validation_examples (_report_validation)
     checkpoint_interval_s: float | None = None  # Settings.checkpoint_interval_seconds (loop.train)
     activation_budget_bytes: int = 0  # Settings.training_activation_budget_bytes; 0: memory.activation_budget decides
     stop: loop.StopRequest = field(default_factory=loop.StopRequest)  # SIGTERM's handler (jobs.train)
@@ -109,14 +110,25 @@ def _sample_prompts(data: TrainingData) -> list[list[dict]]:
     return prompts
 
 
+def _report_validation(examples: list[dict] | None, at_most: int) -> list[dict] | None:
+    """The validation examples the report's before/after loss is measured on: all of them, or `at_most` spread
+    evenly over the set, so that a large validation set costs bounded time."""
+    if examples is None or len(examples) <= at_most:
+        return examples
+    stride = len(examples) / at_most
+    return [examples[int(i * stride)] for i in range(at_most)]
+
+
 def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan, prompts, full: bool,
-             report: Report, what: str, validation: dict | None = None) -> dict:
+             report: Report, what: str, validation: dict | None = None, n_valid_total: int = 0) -> dict:
     """The report's numbers for `what` ("the base model", …), each part timed and shown as progress.
     `validation`, when the loop has just evaluated these weights, is used instead of evaluating again.
-    `full` adds the general-text loss and the sample answers to `prompts` (causal models only)."""
+    `full` adds the general-text loss and the sample answers to `prompts` (causal models only).
+    `valid_examples` may be a part of the validation set's `n_valid_total` examples (_report_validation)."""
     parts = []
     if valid_examples and validation is None:
-        parts.append(f"validation loss on {len(valid_examples)} examples")
+        of = f" of {n_valid_total:,}" if n_valid_total > len(valid_examples) else ""
+        parts.append(f"validation loss on {len(valid_examples):,}{of} examples")
     if full:
         parts.append("loss on general text")
         if prompts:
@@ -135,6 +147,7 @@ def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan,
             timed("validation", lambda: task.evaluate(model, valid_examples, plan.batch_size))
         else:
             measured["validation"] = {k: v for k, v in validation.items() if k != "step"}
+        measured["validation"]["examples"] = len(valid_examples)
     if full:
         timed("general_text_loss", lambda: evidence.general_text_loss(model, tokenizer, device))
         if prompts:
@@ -202,10 +215,12 @@ def run(
         report(events.message("Computing the reference log-probabilities of the base model"))
         task.precompute_reference(model, train_set.examples, valid_examples, plan.batch_size)
     prompts = _sample_prompts(data)
+    report_valid = _report_validation(valid_examples, options.report_validation_examples)
+    n_valid = len(valid_examples or [])
     before = None
     if processes.is_main:
-        before = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, full_evidence, report,
-                          "the starting model" if parent else "the base model")
+        before = _measure(model, task, report_valid, tokenizer, device, plan, prompts, full_evidence, report,
+                          "the starting model" if parent else "the base model", n_valid_total=n_valid)
 
     if not continues_adapter:
         # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
@@ -221,9 +236,10 @@ def run(
     report(events.message(
         f"Training {spec.training_type.type} ({n_trainable:,} of {n_total:,} parameters trainable) on "
         f"{len(train_set.examples)} {data.format} examples ({train_set.n_tokens} tokens), {total_steps} steps"
-        + (f", in {processes.world_size} processes (DDP)" if processes.distributed else ""),
+        + (f", in {processes.describe()}" if processes.distributed else ""),
         n_examples=len(train_set.examples), n_tokens=train_set.n_tokens, total_steps=total_steps,
         trainable_parameters=n_trainable, format=data.format, processes=processes.world_size,
+        strategy=processes.strategy if processes.distributed else None,
     ))
     info = artifacts.ArtifactInfo(
         base_model=base_model, training_type=spec.training_type.model_dump(), format=data.format, labels=data.labels,
@@ -232,17 +248,21 @@ def run(
         model, task, train_set.examples, valid_examples, plan, out_dir, report,
         parameter_groups=trainable.parameter_groups, hooks=trainable.hooks,
         resume_from=checkpoints.latest(out_dir / "checkpoints") if resume else None,
-        export=lambda folder: artifacts.save(model, tokenizer, info, folder), processes=processes,
+        export=lambda folder: artifacts.save(model, tokenizer, info, folder, processes), processes=processes,
         checkpoint_interval_s=options.checkpoint_interval_s, stop=options.stop,
         max_forward_tokens=activations.max_forward_tokens,
     )
-    if not processes.is_main:
+    if not (processes.is_main or processes.sharded):  # a sharded model measures and saves on every rank
         return None
 
-    after = _measure(model, task, valid_examples, tokenizer, device, plan, prompts, full_evidence, report,
-                     "the fine-tuned model", validation=result.final_valid)
+    # The loop's last evaluation is the fine-tuned model's validation loss when it covered the same examples.
+    after = _measure(model, task, report_valid, tokenizer, device, plan, prompts, full_evidence, report,
+                     "the fine-tuned model", validation=result.final_valid if report_valid is valid_examples else None,
+                     n_valid_total=n_valid)
     report(events.message("Saving the " + ("adapter" if hasattr(model, "peft_config") else "model")))
-    artifact = artifacts.save(model, tokenizer, info, out_dir)
+    artifact = artifacts.save(model, tokenizer, info, out_dir, processes)
+    if not processes.is_main:
+        return None
 
     results = out_dir / "results"
     evidence.plot_loss_curve(results / "metrics.csv", results / "loss.png")

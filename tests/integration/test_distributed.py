@@ -1,5 +1,6 @@
-"""Training in several processes: `python -m torch.distributed.run … -m jobs.train` (DDP over gloo on CPU),
-as the worker runs it for `compute.num_proc_per_node > 1`."""
+"""Training in several processes: `python -m torch.distributed.run … -m jobs.train` (DDP or FSDP2 over gloo
+on CPU), as the worker runs it for `compute.num_proc_per_node > 1`. Full fine-tuning shards with FSDP2 by
+default; the adapter methods use DDP unless the spec asks for strategy "fsdp"."""
 
 import json
 import os
@@ -118,6 +119,8 @@ def test_two_processes_train_as_one_at_the_same_global_batch(tmp_path, data, cac
     assert len(losses(two_events)) == len(losses(one_events)) == (6 if lora else 3)
     assert losses(two_events) == pytest.approx(losses(one_events), rel=LOSS_TOLERANCE)
     assert losses(two_events)[-1] < losses(two_events)[0]
+    training = next(e for e in two_events if e["message"].startswith(f"Training {training_type['type']}"))
+    assert training["data"]["strategy"] == ("ddp" if lora else "fsdp")  # auto: full fine-tuning shards with FSDP2
     # Rank 0 alone reported: each message once, each step once.
     two_messages = [e["message"] for e in two_events if e["type"] == "message"]
     assert two_messages.count("Saving the " + ("model" if training_type["type"] == "full" else "adapter")) == 1
@@ -134,11 +137,15 @@ def run_until_checkpoint(spec: dict, work: Path, cache_dir: Path, processes: int
 
 
 @pytest.mark.slow
-def test_a_checkpoint_resumes_on_another_number_of_processes(tmp_path, data, cache_dir, one_process_lora):
-    spec = spec_for(data, {"type": "lora"}, checkpoint_every=2)
+def test_a_sharded_checkpoint_resumes_on_another_number_of_processes_and_strategy(tmp_path, data, cache_dir, one_process_lora):
+    # FSDP2 over two processes: each writes its shard of the checkpoint, which one process then loads whole.
+    spec = {**spec_for(data, {"type": "lora"}, checkpoint_every=2), "compute": {"strategy": "fsdp"}}
     run_until_checkpoint(spec, tmp_path, cache_dir, 2, step=2)
+    shards = sorted(p.name for p in (tmp_path / "out" / "checkpoints" / "step-2" / "state").glob("*.distcp"))
+    assert shards == ["__0_0.distcp", "__1_0.distcp"]
     run_until_checkpoint(spec, tmp_path, cache_dir, 1, step=4)  # 2 processes → 1
-    resumed, resumed_events = train(spec, tmp_path, cache_dir, 2, "--resume")  # 1 → 2
+    ddp = {**spec, "compute": {"strategy": "ddp"}}
+    resumed, resumed_events = train(ddp, tmp_path, cache_dir, 2, "--resume")  # 1 → 2, under DDP
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert any(e["message"] == "Resumed from the checkpoint at step 4" for e in resumed_events if e["type"] == "message")
     assert losses(resumed_events) == pytest.approx(losses(one_process_lora)[4:], rel=LOSS_TOLERANCE)

@@ -18,11 +18,11 @@ EVENT_KEYS = {"type", "level", "message", "data"}
 METRICS_KEYS = {"step", "total_steps", "epoch", "train_loss", "learning_rate", "tokens_per_second", "eta_seconds"}
 
 
-def run_train(spec: dict, work: Path, cache_dir: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def run_train(spec: dict, work: Path, cache_dir: Path, **settings: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     spec_path = work / "spec.json"
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": "", "FTAAS_TRAIN_THREADS": "0",
-           "FTAAS_TRAINING_EVIDENCE": "full"}  # a user's default
+           "FTAAS_TRAINING_EVIDENCE": "full", **settings}  # a user's default
     process = subprocess.run(
         [sys.executable, "-m", "jobs.train", str(spec_path), "--out", str(work / "out"), "--events", "jsonl"],
         check=False,
@@ -55,11 +55,14 @@ def test_trains_a_lora_adapter_and_streams_events(tmp_path, base_model_dir, cach
         "seed": 3,
     }
 
-    process, events = run_train(spec, tmp_path, cache_dir)
+    # The report measures at most 5 of the 8 validation examples (a large set's bound, made small here).
+    process, events = run_train(spec, tmp_path, cache_dir, FTAAS_REPORT_VALIDATION_EXAMPLES="5")
 
     assert process.returncode == 0, process.stderr[-3000:]
     messages = [e["message"] for e in events if e["type"] == "message"]
     assert any(m.startswith("Loading base model") for m in messages)
+    assert any(m.startswith("Measuring the base model: validation loss on 5 of 8 examples") for m in messages)
+    assert any(m.startswith("Measuring the fine-tuned model: validation loss on 5 of 8 examples") for m in messages)
     assert any(m.startswith("Training lora (") and "on 40 chat examples" in m for m in messages)
     assert "Saving the adapter" in messages
     assert messages[-1].startswith("Training finished")
@@ -90,7 +93,8 @@ def test_trains_a_lora_adapter_and_streams_events(tmp_path, base_model_dir, cach
     results = tmp_path / "out" / "results"
     assert (results / "loss.png").read_bytes().startswith(b"\x89PNG")
     report = json.loads((results / "report.json").read_text())
-    assert report["after"]["validation"]["loss"] == pytest.approx(metrics[-1]["valid_loss"])
+    assert report["before"]["validation"]["examples"] == report["after"]["validation"]["examples"] == 5
+    assert report["after"]["validation"]["loss"] != pytest.approx(metrics[-1]["valid_loss"])  # the loop's used all 8
     assert report["after"]["validation"]["loss"] < report["before"]["validation"]["loss"]
     assert set(report["forgetting"]) == {"before", "after", "change_percent", "warn"}
     assert len(report["before"]["samples"]) == len(report["after"]["samples"]) == 3

@@ -9,6 +9,7 @@ from jobs.spec import (
     ComputeLimits,
     JobSpec,
     processes_per_node,
+    sharding_strategy,
 )
 
 BASE = {"model": "m", "training_file": "file-abc"}
@@ -191,10 +192,13 @@ def test_fsdp_is_refused_for_methods_it_cannot_shard_and_the_message_says_what_t
     JobSpec.model_validate({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": "ddp"}})
 
 
-@pytest.mark.parametrize("training_type", ["full", "lora", "ia3"])
-def test_fsdp_is_refused_until_it_is_available_and_the_message_says_what_to_use(training_type):
-    found = problems({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": "fsdp"}})
-    assert "not available yet" in found["compute.strategy"] and "'ddp'" in found["compute.strategy"]
+@pytest.mark.parametrize(("training_type", "asked", "strategy"), [
+    ("full", "auto", "fsdp"), ("lora", "auto", "ddp"), ("ia3", "auto", "ddp"), ("lora", "fsdp", "fsdp"),
+    ("full", "ddp", "ddp"), ("full", "fsdp", "fsdp"),
+])
+def test_auto_shards_full_fine_tuning_and_replicates_adapters(training_type, asked, strategy):
+    spec = JobSpec.model_validate({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": asked}})
+    assert sharding_strategy(spec.compute, spec.training_type) == strategy
 
 
 def test_gradual_unfreezing_trains_in_one_process():

@@ -21,8 +21,8 @@ class Compute:
         num_proc_per_node (int | Literal['auto'] | Unset): Training processes on each node (auto: one per accelerator,
             one on CPU). Default: 'auto'.
         strategy (ComputeStrategy | Unset): How the processes share the work: ddp (each holds the whole model), fsdp
-            (FSDP2 shards parameters, gradients and optimizer state), or auto (chosen per method). Default:
-            ComputeStrategy.AUTO.
+            (FSDP2 shards parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning, DDP for the
+            adapter methods). Default: ComputeStrategy.AUTO.
     """
 
     num_nodes: int | Unset = 1
