@@ -2,7 +2,8 @@
 
 validating_files → queued → running → succeeded | failed | cancelled:
 take the job (a new attempt), download and check the files (and the model to continue, if the job
-continues one), run `python -m jobs.train` in a child process (its stdout is a stream of JSON events),
+continues one) and resolve the job once (jobs.training_input), run `python -m jobs.train --input` on the
+result in a child process (its stdout is a stream of JSON events),
 forward events and progress, store each checkpoint as the child writes it, upload the adapter and
 results, then write the model manifest and mark the job succeeded in one fenced step. A cancel (a
 Redis flag set by the API) stops the child's whole process group within a second or two.
@@ -48,7 +49,8 @@ from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobs import keys
-from jobs.data.validation import InvalidFiles, check_files
+from jobs.catalog import Catalog
+from jobs.data.validation import InvalidFiles
 from jobs.events import EventArchive, EventLog
 from jobs.ids import checkpoint_model_name, new_checkpoint_id, result_file_id
 from jobs.keys import RedisKeys
@@ -57,6 +59,7 @@ from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, Jo
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
 from jobs.spec import processes_per_node
+from jobs.training_input import TrainingInput, resolve
 from jobs.train import EXIT_OUT_OF_MEMORY, die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
 
@@ -103,6 +106,7 @@ class WorkerContext:
     checkpoints: CheckpointRepository
     events: EventLog
     work_dir: Path
+    catalog: Catalog
     child_env: dict[str, str]
     procs_per_node: int = 1  # the accelerators a job may train on (FTAAS_WORKER_MAX_PROCS_PER_NODE)
     stop_grace_s: float = 90  # FTAAS_WORKER_STOP_GRACE_SECONDS
@@ -123,6 +127,7 @@ class Attempt:
     child: asyncio.subprocess.Process | None = None
     progress: JobProgress | None = None
     activation_budget: int | None = None  # the training child's, from its "Memory: …" event
+    training: TrainingInput | None = None  # the job resolved for its training process (_resolve)
 
     @property
     def id(self) -> str:
@@ -352,10 +357,33 @@ async def _download_files(run: Attempt) -> dict[str, Path]:
     return paths
 
 
+async def _resolve(run: Attempt) -> None:
+    """Download the job's files (and the model it continues), check them and decide everything the training
+    process needs (jobs.training_input), once: the process is handed the result and checks nothing again."""
+    job = run.job
+    paths = await _download_files(run)
+    start = None
+    if job.starting_model is not None:
+        start = run.work / "start"
+        await run.event(f"Downloading {job.starting_model.id} to continue training it")
+        await retrying("download the starting model", asyncio.to_thread, run.ctx.store.download_folder,
+                       job.starting_model.artifacts, start)
+    names = (f"training_file {job.spec.training_file}", f"validation_file {job.spec.validation_file}")
+    # The seed the job was planned with (a job without one gets it when its files are validated).
+    spec = job.spec.model_copy(update={"seed": job.plan.seed}) if job.plan else job.spec
+    try:
+        run.training = await asyncio.to_thread(resolve, spec, paths["training_file"], paths.get("validation_file"),
+                                               run.ctx.catalog, start, names)
+    except InvalidFiles as exc:
+        raise JobFailed("invalid_file", "; ".join(exc.problems)) from None
+    except ValueError as exc:
+        raise JobFailed("invalid_training", str(exc)) from None
+
+
 async def _prepare_resume(run: Attempt) -> None:
-    """Download the (already validated) files and the job's latest stored checkpoint, where the child resumes."""
+    """Resolve the (already validated) job again and download its latest stored checkpoint, where the child resumes."""
     ctx, job = run.ctx, run.job
-    await _download_files(run)
+    await _resolve(run)
     stored = await retrying("list checkpoints", ctx.checkpoints.list, job.tenant, job.id)
     if not stored:
         await run.event("Resuming: no checkpoint was stored, so training starts again from the first step")
@@ -368,29 +396,12 @@ async def _prepare_resume(run: Attempt) -> None:
 
 
 async def _validate_files(run: Attempt) -> None:
-    job = run.job
     await run.event("Validating training file")
-    paths = await _download_files(run)
-    names = (f"training_file {job.spec.training_file}", f"validation_file {job.spec.validation_file}")
-    try:
-        files = await asyncio.to_thread(check_files, job.spec, paths["training_file"], paths.get("validation_file"), names)
-    except InvalidFiles as exc:
-        raise JobFailed("invalid_file", "; ".join(exc.problems)) from None
-    plan = job.spec.resolve(files.n_examples)
+    await _resolve(run)
+    training = run.training
     await retrying("record the validated files", run.transition, JobStatus.QUEUED,
-                   n_examples=files.n_examples, plan=plan, task_format=files.format)
-    await run.event(f"Files validated: {files.n_examples} {files.format} training examples")
-
-
-def _child_spec(job: JobRecord, work: Path) -> Path:
-    spec = job.spec.model_dump(mode="json", exclude_none=True)
-    spec["training_file"] = str(work / "training_file.jsonl")
-    if job.spec.validation_file:
-        spec["validation_file"] = str(work / "validation_file.jsonl")
-    spec["seed"] = job.plan.seed if job.plan else job.spec.seed
-    path = work / "spec.json"
-    path.write_text(json.dumps(spec))
-    return path
+                   n_examples=training.n_examples, plan=training.plan, task_format=training.format)
+    await run.event(f"Files validated: {training.n_examples} {training.format} training examples")
 
 
 async def _train(run: Attempt, resume: bool = False) -> dict:
@@ -398,16 +409,11 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
     if run.lost.is_set():
         raise JobTakenOver(job.id, job.attempt, -1)
     out = work / "out"
-    spec_path = _child_spec(job, work)
+    input_path = work / "input.json"
+    input_path.write_text(run.training.model_dump_json())
     processes = processes_per_node(job.spec.compute, job.spec.training_type, ctx.procs_per_node)
-    command = [*training_command(sys.executable, processes, ctx.stop_grace_s), str(spec_path), "--out", str(out),
-               "--events", "jsonl"]
-    if job.starting_model is not None:
-        start = work / "start"
-        await run.event(f"Downloading {job.starting_model.id} to continue training it")
-        await retrying("download the starting model", asyncio.to_thread, ctx.store.download_folder,
-                       job.starting_model.artifacts, start)
-        command += ["--start-from", str(start)]
+    command = [*training_command(sys.executable, processes, ctx.stop_grace_s), "--input", str(input_path),
+               "--out", str(out), "--events", "jsonl"]
     env = dict(ctx.child_env)
     log_path = work / "train.log"
     for retries_left in range(OUT_OF_MEMORY_RETRIES, -1, -1):

@@ -2,6 +2,10 @@
 
     python -m jobs.train spec.json --out run/ [--events jsonl]
     python -m torch.distributed.run --standalone --nproc-per-node 2 -m jobs.train spec.json --out run/
+    python -m jobs.train --input resolved.json --out run/ --events jsonl    (the worker's)
+
+A spec is resolved here first (jobs.training_input: files checked, plan decided, catalog and continuation
+checked); the worker resolves a job itself and hands over the result with --input, which is not checked again.
 
 Writes `out/adapter/` (adapter methods) or `out/model/` (full fine-tuning) with the tokenizer,
 `out/results/` (metrics.csv, loss.png, report.json) and `out/summary.json`. With `--events jsonl` stdout
@@ -26,8 +30,9 @@ from pydantic import ValidationError
 
 from jobs.catalog import Catalog
 from jobs.data.formats import read_examples
-from jobs.data.validation import check_files
 from jobs.spec import JobSpec, sharding_strategy
+from jobs.training.artifacts import read_info
+from jobs.training_input import TrainingInput, resolve
 from jobs.training import events
 from jobs.training.events import Event, Report
 
@@ -45,12 +50,27 @@ def run_training(
     processes=None,
     options=None,
 ) -> dict | None:
-    """Check the data, resolve the plan, run the recipe, write `out_dir/summary.json`; returns the summary.
-    With `resume`, training goes on from the latest checkpoint in `out_dir/checkpoints/`; with `start_from`
-    (a saved `adapter/` or `model/` folder), it trains that model further instead of the base. Under
-    torchrun (`processes`, a jobs.training.distributed.ProcessGroup), only rank 0 writes and returns it.
-    `options` (a jobs.training.pipeline.RunOptions): how this deployment runs jobs."""
-    files = check_files(spec, training_path, validation_path)
+    """Resolve `spec` with its local files (jobs.training_input.resolve: the files are checked, the plan
+    decided; with `start_from`, a saved `adapter/` or `model/` folder, that model is trained further) and
+    train it: `train_resolved`."""
+    training = resolve(spec, training_path, validation_path, catalog, start_from)
+    return train_resolved(training, out_dir, catalog, report, threads, resume, processes, options)
+
+
+def train_resolved(
+    training: TrainingInput,
+    out_dir: Path,
+    catalog: Catalog,
+    report: Report,
+    threads: int = 0,
+    resume: bool = False,
+    processes=None,
+    options=None,
+) -> dict | None:
+    """Run the recipe on a resolved job and write `out_dir/summary.json`; returns the summary. With `resume`,
+    training goes on from the latest checkpoint in `out_dir/checkpoints/`. Under torchrun (`processes`, a
+    jobs.training.distributed.ProcessGroup), only rank 0 writes and returns it. `options` (a
+    jobs.training.pipeline.RunOptions): how this deployment runs jobs."""
     import torch
 
     from jobs.training import pipeline
@@ -60,15 +80,14 @@ def run_training(
     # The cores are shared by the processes of this machine.
     torch.set_num_threads(max(1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     data = pipeline.TrainingData(
-        format=files.format,
-        train=read_examples(training_path),
-        valid=read_examples(validation_path) if validation_path else None,
-        labels=files.labels,
+        format=training.format,
+        train=read_examples(training.training_path),
+        valid=read_examples(training.validation_path) if training.validation_path else None,
+        labels=training.labels,
     )
-    plan = spec.resolve(files.n_examples)
+    plan = training.plan
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = pipeline.run(spec, plan, data, out_dir, catalog, report, resume=resume, start_from=start_from,
-                          processes=processes, options=options)
+    result = pipeline.run(training, data, out_dir, catalog, report, resume=resume, processes=processes, options=options)
     if result is None:
         return None
 
@@ -136,7 +155,12 @@ def _parser() -> argparse.ArgumentParser:
         "Exit codes: 0 trained; 1 training failed; 2 invalid spec; 3 out of accelerator memory (a smaller "
         "FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES and --resume go on); 75 stopped by SIGTERM (--resume goes on).",
     )
-    parser.add_argument("spec", type=Path, help="the job spec, a JSON file")
+    parser.add_argument("spec", type=Path, nargs="?", help="the job spec, a JSON file")
+    parser.add_argument(
+        "--input", type=Path, default=None, metavar="FILE",
+        help="instead of a spec: a job resolved already (jobs.training_input.TrainingInput as JSON), as the worker "
+        "hands it to its training process; needs --out",
+    )
     parser.add_argument(
         "--out", type=Path, default=None,
         help="folder for adapter/ or model/, results/ (metrics.csv, loss.png, report.json) and summary.json "
@@ -159,6 +183,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: FTAAS_TRAIN_THREADS, else all cores)")
     return parser
+
+
+def _continuing(raw: object, start_from: Path | None) -> dict | None:
+    """The spec's validation context when it continues a saved model: as in the API, a left-out training_type
+    is inherited and the continuation rules apply (jobs.spec)."""
+    if start_from is None or not isinstance(raw, dict):
+        return None
+    try:
+        info = read_info(start_from)
+    except ValueError:
+        return None  # resolving says what is wrong with the folder
+    return {"starting_model": {"id": raw.get("model"), "base_model": info.base_model,
+                               "training_type": info.training_type, "task_format": info.format}}
 
 
 def _local_path(value: str | None, base: Path) -> Path | None:
@@ -199,7 +236,12 @@ def _silent(event: Event) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.spec is None) == (args.input is None):
+        parser.error("give a spec file, or --input with a resolved job (and --out)")
+    if args.input is not None and (args.out is None or args.start_from is not None):
+        parser.error("--input needs --out, and carries the model it starts from itself (no --start-from)")
     if "TORCHELASTIC_RUN_ID" in os.environ and sys.platform == "linux":
         die_with_parent()
     rank = int(os.environ.get("RANK", "0"))  # under torchrun: rank 0 alone reports
@@ -216,18 +258,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {text}", file=sys.stderr)
         return code
 
-    try:
-        raw = json.loads(args.spec.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        return fail(f"cannot read the spec {args.spec}: {exc}", 2)
-    try:
-        spec = JobSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()]
-        if args.events != "jsonl":
-            for problem in problems:
-                print(problem, file=sys.stderr)
-        return fail(f"invalid spec {args.spec}: {'; '.join(problems)}", 2, problems=problems)
+    training = None
+    if args.input is not None:  # the worker's: resolved already, trusted as it is
+        try:
+            training = TrainingInput.model_validate_json(args.input.read_text())
+        except (OSError, ValidationError) as exc:
+            return fail(f"cannot read the resolved input {args.input}: {exc}", 2)
+        spec = training.spec
+    else:
+        try:
+            raw = json.loads(args.spec.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            return fail(f"cannot read the spec {args.spec}: {exc}", 2)
+        try:
+            spec = JobSpec.model_validate(raw, context=_continuing(raw, args.start_from))
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()]
+            if args.events != "jsonl":
+                for problem in problems:
+                    print(problem, file=sys.stderr)
+            return fail(f"invalid spec {args.spec}: {'; '.join(problems)}", 2, problems=problems)
 
     from jobs.settings import Settings
     from jobs.training.loop import TrainingStopped
@@ -241,32 +291,22 @@ def main(argv: list[str] | None = None) -> int:
         activation_budget_bytes=settings.training_activation_budget_bytes,
     )
     threads = args.threads if args.threads is not None else settings.train_threads
-    base = args.spec.resolve().parent
-    out = args.out or base / f"{args.spec.stem}-out"
+    out = args.out or args.spec.resolve().parent / f"{args.spec.stem}-out"
     try:
         signal.signal(signal.SIGTERM, options.stop.handle_signal)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a job's log
         catalog = Catalog.from_setting(settings.models, settings.cache_dir)
-        if args.start_from is None and spec.model not in catalog:
-            raise ValueError(f"unknown model {spec.model!r}; the catalog has: {', '.join(catalog.ids())}")
+        if training is None:
+            base = args.spec.resolve().parent
+            training = resolve(spec, _local_path(spec.training_file, base), _local_path(spec.validation_file, base),
+                               catalog, args.start_from)
         from jobs.training.distributed import ProcessGroup
 
         processes = ProcessGroup.from_environment(sharding_strategy(spec.compute, spec.training_type))
-        run_training(
-            spec,
-            _local_path(spec.training_file, base),
-            _local_path(spec.validation_file, base),
-            out,
-            catalog,
-            report,
-            threads=threads,
-            resume=args.resume,
-            start_from=args.start_from,
-            processes=processes,
-            options=options,
-        )
+        train_resolved(training, out, catalog, report, threads=threads, resume=args.resume, processes=processes,
+                       options=options)
         processes.close()
     except TrainingStopped as exc:
         if exc.step is None:

@@ -15,6 +15,7 @@ from arq.worker import Worker, func
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from jobs import queue
+from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository
 from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
@@ -81,6 +82,7 @@ def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
             checkpoints=CheckpointRepository(store),
             events=EventLog(redis, store),
             work_dir=settings.cache_dir / "work",
+            catalog=Catalog.from_setting(settings.models, settings.cache_dir),
             child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models),
             procs_per_node=settings.worker_max_procs_per_node,
             stop_grace_s=settings.worker_stop_grace_seconds,

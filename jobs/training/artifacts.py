@@ -7,9 +7,12 @@ Finished runs and checkpoints save the same way, so a job can start from either.
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
-from jobs.training.distributed import ProcessGroup
+if TYPE_CHECKING:  # this module stays torch-free: the worker reads saved models' info
+    from jobs.training.distributed import ProcessGroup
 
 INFO_FILE = "ftaas.json"
 
@@ -25,13 +28,13 @@ class ArtifactInfo(BaseModel):
         return self.training_type["type"] != "full"
 
 
-def save(model, tokenizer, info: ArtifactInfo, parent: Path, processes: ProcessGroup = ProcessGroup()) -> str:
+def save(model, tokenizer, info: ArtifactInfo, parent: Path, processes: "ProcessGroup | None" = None) -> str:
     """Save into `parent/adapter/` or `parent/model/`; returns the folder's name. Under torchrun every rank
-    calls this (a sharded model is gathered first) and rank 0 writes."""
+    calls this with its `processes` (a sharded model is gathered first) and rank 0 writes."""
     is_adapter = hasattr(model, "peft_config")
     folder = parent / ("adapter" if is_adapter else "model")
-    state_dict = processes.full_state_dict(model)
-    if not processes.is_main:
+    state_dict = processes.full_state_dict(model) if processes is not None else None
+    if processes is not None and not processes.is_main:
         return folder.name
     model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict is not None else {}))
     tokenizer.save_pretrained(folder)

@@ -18,6 +18,7 @@ from jobs.catalog import Catalog
 from jobs.data.tokenize import tokenize_examples
 from jobs.recipes import RecipeContext, get_recipe
 from jobs.spec import JobSpec, TrainingPlan
+from jobs.training_input import TrainingInput
 from jobs.training import artifacts, checkpoints, events, evidence, loop, memory
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.classification import ClassificationTask, balanced_class_weights
@@ -157,38 +158,21 @@ def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan,
     return measured
 
 
-def _check_continuation(parent: artifacts.ArtifactInfo, spec: JobSpec, data: TrainingData) -> None:
-    """A continued run trains the same kind of model further, on the same kind of task."""
-    if parent.training_type["type"] != spec.training_type.type:
-        raise ValueError(f"the starting model was trained with {parent.training_type['type']}; continuing it needs "
-                         f"training_type {parent.training_type['type']}, not {spec.training_type.type}")
-    if (parent.format == "classification") != (data.format == "classification"):
-        raise ValueError(f"the starting model was trained on {parent.format} examples; it cannot continue on {data.format} examples")
-    if parent.labels is not None and parent.labels != data.labels:
-        raise ValueError(f"the training file's labels ({', '.join(data.labels or [])}) differ from the starting model's "
-                         f"({', '.join(parent.labels)}); a continued classifier keeps its labels")
-
-
 def run(
-    spec: JobSpec, plan: TrainingPlan, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report,
-    resume: bool = False, start_from: Path | None = None, processes: ProcessGroup = ProcessGroup(),
-    options: RunOptions | None = None,
+    training: TrainingInput, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report, resume: bool = False,
+    processes: ProcessGroup = ProcessGroup(), options: RunOptions | None = None,
 ) -> dict | None:
-    """Train `spec` on `data`; returns the numbers the job summary reports. With `resume`, go on from the
-    latest checkpoint in `out_dir/checkpoints/` (from the start when there is none). With `start_from` (an
-    `adapter/` or `model/` folder an earlier run saved), train that model further instead of the base.
-    Under torchrun every process runs this; rank 0 alone measures, reports and saves (the others return
-    None once training ends). `options`: how this deployment runs jobs (RunOptions)."""
+    """Train the resolved job `training` (jobs.training_input, checked before: nothing is checked again here)
+    on its `data`; returns the numbers the job summary reports. With `resume`, go on from the latest checkpoint
+    in `out_dir/checkpoints/` (from the start when there is none). A run that continues a saved model trains it
+    further instead of the base. Under torchrun every process runs this; rank 0 alone measures, reports and
+    saves (the others return None once training ends). `options`: how this deployment runs jobs (RunOptions)."""
     options = options or RunOptions()
+    spec, plan, parent, start_from = training.spec, training.plan, training.start_info, training.start_from
     recipe = get_recipe(spec.training_type.type)
     device, dtype = _device_and_dtype(spec)
-    parent = artifacts.read_info(start_from) if start_from is not None else None
-    if parent is not None:
-        _check_continuation(parent, spec, data)
-    base_model = parent.base_model if parent is not None else spec.model
-    if base_model not in catalog:
-        raise ValueError(f"unknown model {base_model!r}; the catalog has: {', '.join(catalog.ids())}")
-    continues_adapter = parent is not None and parent.is_adapter
+    base_model = training.base_model
+    continues_adapter = training.continues_adapter
     # A continued full model is loaded from its own folder; a continued adapter goes onto its catalog base.
     folder = start_from if parent is not None and not continues_adapter else catalog.local_folder(base_model)
     tokenizer = AutoTokenizer.from_pretrained(folder)

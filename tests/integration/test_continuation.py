@@ -52,8 +52,12 @@ def test_a_lora_adapter_and_its_checkpoints_can_be_trained_further(tmp_path, cat
     assert info.base_model == DEFAULT_MODEL_ID and info.training_type["r"] == 4 and info.format == "chat"
     assert json.loads((checkpoint / "adapter_config.json").read_text())["base_model_name_or_path"] == DEFAULT_MODEL_ID
 
-    # A lora training_type of another rank is ignored: the parent's adapter, saved with its config, trains on.
-    child = train(tmp_path, catalog, "child", {"type": "lora", "r": 16}, start_from=parent / "adapter")
+    # A continued adapter keeps its settings, by the API's rules (jobs.spec.continuation_problems), checked
+    # before anything loads.
+    with pytest.raises(ValueError, match="adapter has r=4, not 16; a continued adapter keeps its settings"):
+        train(tmp_path, catalog, "refused", {"type": "lora", "r": 16}, start_from=parent / "adapter")
+    assert not (tmp_path / "refused").exists()
+    child = train(tmp_path, catalog, "child", lora, start_from=parent / "adapter")
     assert validation_loss(child, "before") == pytest.approx(validation_loss(parent, "after"), rel=1e-5)
     assert validation_loss(child, "before") < validation_loss(parent, "before")
     assert json.loads((child / "adapter" / "adapter_config.json").read_text())["r"] == 4
@@ -80,7 +84,7 @@ def test_a_fully_fine_tuned_model_can_be_trained_further(tmp_path, catalog):
 
 def test_continuing_with_another_method_or_task_is_refused_before_training(tmp_path, catalog):
     parent = train(tmp_path, catalog, "parent", {"type": "ia3"}, max_steps=1)
-    with pytest.raises(ValueError, match="trained with ia3; continuing it needs training_type ia3, not lora"):
+    with pytest.raises(ValueError, match="was trained with ia3; continuing it trains the same ia3 model further"):
         train(tmp_path, catalog, "child", {"type": "lora"}, start_from=parent / "adapter")
     with pytest.raises(ValueError, match="not a model folder saved by ftaas"):
         train(tmp_path, catalog, "child", {"type": "ia3"}, start_from=tmp_path)

@@ -135,6 +135,35 @@ def test_an_invalid_spec_reports_every_problem(tmp_path, cache_dir):
     assert any("n_epochs" in p for p in problems) and any("batch_size" in p for p in problems)
 
 
+def test_a_resolved_input_is_trusted_as_it_is_and_needs_an_out_folder(tmp_path, cache_dir, catalog):
+    """`--input` (the worker's) carries a job resolved once: the training process checks neither its files nor
+    its spec again. Here the file it names was resolved while valid and broken afterwards; the process reads it
+    as it is and fails on parsing it (json's own error), not in the validation that names the problem."""
+    from jobs.spec import JobSpec
+    from jobs.training_input import resolve
+
+    write_jsonl(tmp_path / "train.jsonl", classification_examples(4))
+    spec = JobSpec.model_validate({"model": DEFAULT_MODEL_ID, "training_file": "train.jsonl"})
+    training = resolve(spec, tmp_path / "train.jsonl", None, catalog)
+    assert (training.format, training.n_examples, training.plan.batch_size) == ("chat", 4, 2)
+    (tmp_path / "input.json").write_text(training.model_dump_json())
+    command = [sys.executable, "-m", "jobs.train", "--input", str(tmp_path / "input.json"), "--events", "jsonl"]
+    env = {**os.environ, "FTAAS_CACHE_DIR": str(cache_dir), "FTAAS_MODELS": ""}
+
+    usage = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "--input needs --out" in usage.stderr
+    both = subprocess.run([*command, "spec.json", "--out", str(tmp_path / "out")], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "give a spec file, or --input" in both.stderr
+
+    (tmp_path / "train.jsonl").write_text("not json\n")
+    broken = subprocess.run([*command, "--out", str(tmp_path / "out")], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert broken.returncode == 1
+    error = json.loads(broken.stdout.splitlines()[-1])["message"]
+    assert "Expecting value" in error and "not valid JSON" not in error, error
+
+
 @pytest.mark.slow
 def test_a_run_checkpoints_on_an_interval_and_on_sigterm_then_resumes(tmp_path, cache_dir):
     """No checkpoints asked for: FTAAS_CHECKPOINT_INTERVAL_SECONDS still leaves them (here after every step but the

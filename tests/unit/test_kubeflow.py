@@ -18,7 +18,7 @@ from jobs.status import JobStatus
 # The TrainJob CRD's rules for metadata.name (kubeflow/trainer pkg/apis/trainer/v1alpha1/trainjob_types.go).
 RFC_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-CHILD_ARGS = ["/var/cache/ftaas/job/spec.json", "--out", "/var/cache/ftaas/job/out", "--events", "jsonl"]
+CHILD_ARGS = ["--input", "/var/cache/ftaas/job/input.json", "--out", "/var/cache/ftaas/job/out", "--events", "jsonl"]
 
 
 def kubeflow_settings(**overrides) -> Settings:
