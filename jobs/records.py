@@ -121,6 +121,8 @@ class CheckpointRecord(BaseModel):
     base_model: str
     training_type: dict[str, Any]
     task_format: str
+    interim: bool = Field(False, description="Written on the deployment's interval or when the worker stopped, not "
+                          "because the job asked: the job's next checkpoint replaces it.")
 
     @property
     def artifacts(self) -> str:

@@ -294,14 +294,30 @@ class CheckpointRepository:
     async def get(self, tenant: str, ref: str) -> CheckpointRecord:
         return await asyncio.to_thread(self.read, tenant, ref)
 
+    async def delete_interim(self, tenant: str, job_id: str, before_step: int) -> list[int]:
+        """Delete the job's interim checkpoints below `before_step` (names first, then the record, then the
+        files, so nothing finds a checkpoint whose files are going); returns their steps."""
+
+        def delete() -> list[int]:
+            deleted = []
+            for record in self._load(tenant, job_id):
+                if record.interim and record.step < before_step:
+                    for ref in (record.id, record.fine_tuned_model_checkpoint):
+                        self.store.delete(keys.checkpoint_pointer(tenant, ref))
+                    self.store.delete(keys.job_checkpoint_record(tenant, job_id, record.step))
+                    self.store.delete_prefix(keys.job_checkpoint(tenant, job_id, record.step))
+                    deleted.append(record.step)
+            return sorted(deleted)
+
+        return await asyncio.to_thread(delete)
+
+    def _load(self, tenant: str, job_id: str) -> list[CheckpointRecord]:
+        return [
+            CheckpointRecord.model_validate(self.store.get_json(key))
+            for key in self.store.list_keys(keys.job_checkpoints_prefix(tenant, job_id))
+            if key.endswith("/checkpoint.json")
+        ]
+
     async def list(self, tenant: str, job_id: str) -> list[CheckpointRecord]:
         """Newest (highest step) first."""
-
-        def load() -> list[CheckpointRecord]:
-            return [
-                CheckpointRecord.model_validate(self.store.get_json(key))
-                for key in self.store.list_keys(keys.job_checkpoints_prefix(tenant, job_id))
-                if key.endswith("/checkpoint.json")
-            ]
-
-        return sorted(await asyncio.to_thread(load), key=lambda c: c.step, reverse=True)
+        return sorted(await asyncio.to_thread(self._load, tenant, job_id), key=lambda c: c.step, reverse=True)

@@ -526,7 +526,7 @@ async def _forward_events(run: Attempt, child: asyncio.subprocess.Process, check
         if event.get("level") == "error":
             last_error = event.get("message")
         if "checkpoint" in data:
-            checkpoints.add(data["checkpoint"], data["step"], data.get("metrics") or {})
+            checkpoints.add(data["checkpoint"], data["step"], data.get("metrics") or {}, data.get("interim", False))
         if "max_forward_tokens" in data:  # the child's activation plan (jobs/training/memory.py)
             run.activation_budget = data["budget_bytes"]
         if event.get("type") != "metrics":
@@ -549,20 +549,22 @@ async def _forward_events(run: Attempt, child: asyncio.subprocess.Process, check
 class CheckpointUploads:
     """Stores each checkpoint the child reports, one after another in the background, so training never
     waits on the store; `finish` waits for the last. A checkpoint that cannot be stored costs a warning
-    event, not the job; one of an attempt that lost the job is not recorded."""
+    event, not the job; one of an attempt that lost the job is not recorded. Once one is stored, the job's
+    earlier interim checkpoints (written on the interval or on a stop, not asked for) are deleted: a job keeps
+    the checkpoints it asked for and at most one more, its newest."""
 
     def __init__(self, run: Attempt, folder: Path) -> None:
         self.run, self.folder = run, folder
         self.last: asyncio.Task | None = None
 
-    def add(self, name: str, step: int, metrics: dict) -> None:
-        self.last = asyncio.create_task(self._store(self.last, self.folder / name, step, metrics))
+    def add(self, name: str, step: int, metrics: dict, interim: bool = False) -> None:
+        self.last = asyncio.create_task(self._store(self.last, self.folder / name, step, metrics, interim))
 
     async def finish(self) -> None:
         if self.last is not None:
             await asyncio.shield(self.last)
 
-    async def _store(self, previous: asyncio.Task | None, folder: Path, step: int, metrics: dict) -> None:
+    async def _store(self, previous: asyncio.Task | None, folder: Path, step: int, metrics: dict, interim: bool) -> None:
         if previous is not None:
             await previous
         run = self.run
@@ -576,9 +578,11 @@ class CheckpointUploads:
                 fine_tuned_model_checkpoint=checkpoint_model_name(job.planned_model_id, step),
                 metrics=metrics, artifact="adapter" if (folder / "adapter").is_dir() else "model",
                 base_model=job.base_model, training_type=job.spec.training_type.model_dump(), task_format=job.task_format or "chat",
+                interim=interim,
             )
             await ctx.jobs.check_holder(job)
             await ctx.checkpoints.save(record)
+            replaced = await ctx.checkpoints.delete_interim(job.tenant, job.id, before_step=step)
         except JobTakenOver:
             return
         except Exception as exc:
@@ -589,7 +593,11 @@ class CheckpointUploads:
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await run.event(
                 f"Checkpoint {record.id} stored at step {step}; continue training from it with model "
-                f"{record.fine_tuned_model_checkpoint!r}", data={"checkpoint_id": record.id, "step": step},
+                f"{record.fine_tuned_model_checkpoint!r}"
+                + (" (interim: the job's next checkpoint replaces it)" if interim else "")
+                + (f"; it replaces the interim checkpoint{'s' if len(replaced) > 1 else ''} at step "
+                   f"{', '.join(map(str, replaced))}" if replaced else ""),
+                data={"checkpoint_id": record.id, "step": step, "interim": interim, "replaced_steps": replaced},
             )
 
 

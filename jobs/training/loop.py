@@ -320,7 +320,9 @@ def train(
                 saved = checkpoints.save(out_dir / "checkpoints", model, trained, optimizer, scheduler, state, metrics_csv,
                                          export, processes)
                 metrics = {name: data[name] for name in CHECKPOINT_METRICS if name in data}
-                report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name, metrics=metrics))
+                # Interim: written on the interval or on a stop, not because the plan asked; the next one replaces it.
+                report(events.message(f"Checkpoint saved at step {step}", step=step, checkpoint=saved.name, metrics=metrics,
+                                      interim=step not in checkpoint_after))
                 last_checkpoint_at = time.perf_counter()
             if stopping:
                 report(events.message(f"Stopped at step {step} of {total_steps} on request (SIGTERM); the checkpoint "

@@ -187,6 +187,7 @@ def run(
     )
 
     report(events.message(f"Loading {'the starting model' if parent else 'base model'} {spec.model}"))
+    torch.manual_seed(plan.seed)  # a classification head is initialised as the model loads
     model = recipe.load_model(ctx)
     if continues_adapter:
         # The parent adapter is the starting point, so it is attached before the base measurements and the

@@ -51,7 +51,7 @@ def train(tmp_path: Path, catalog, training_type: dict, events: list, **hyperpar
 
 def test_lora_trains_and_saves_a_classification_adapter(tmp_path, catalog, base_model_dir):
     events = []
-    out, summary = train(tmp_path, catalog, {"type": "lora", "r": 8}, events, max_steps=10, learning_rate=2e-3)
+    out, summary = train(tmp_path, catalog, {"type": "lora", "r": 8}, events, max_steps=10, learning_rate=3e-3)
 
     assert summary["artifact"] == "adapter" and summary["format"] == "classification"
     config = json.loads((out / "adapter" / "adapter_config.json").read_text())

@@ -144,7 +144,7 @@ KILL_POINTS = {
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_worker_killed_at_any_point_leaves_one_job_that_succeeds_once(api, settings, tmp_path, point):
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
-    steps = 6
+    steps = 4
     job = create(api, steps, seed=7)
     worker = start_worker(settings, tmp_path, failpoint=KILL_POINTS[point])
     try:

@@ -58,7 +58,9 @@ def events_of(api, job_id: str) -> list[dict]:
     return api.get(f"/v1/fine_tuning/jobs/{job_id}/events", params={"limit": 100}, headers=ALPHA).json()["data"]
 
 
-def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings):
+def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypatch):
+    # The deployment's interval checkpoints, due after every step here: each is interim, replaced by the next.
+    monkeypatch.setenv("FTAAS_CHECKPOINT_INTERVAL_SECONDS", "0.001")
     job = create_job(api, 16, n_epochs=1, batch_size=4)
     run_worker_until_idle(settings)
 
@@ -94,6 +96,22 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings):
     stored = [json.loads(line) for line in store.get_bytes(keys.job_events("alpha", job["id"])).splitlines()]
     assert [e["id"] for e in stored][::-1] == [e["id"] for e in events]
     assert done["fine_tuned_model"] in [m["id"] for m in api.get("/v1/models", headers=ALPHA).json()["data"]]
+
+    # Interim checkpoints after steps 1, 2 and 3 (none after the last: the job's model is that); each one stored
+    # deleted the one before, files, record and names, so the job keeps only the newest.
+    listed = api.get(f"/v1/fine_tuning/jobs/{job['id']}/checkpoints", headers=ALPHA).json()["data"]
+    assert [c["step_number"] for c in listed] == [3]
+    assert any("(interim: the job's next checkpoint replaces it); it replaces the interim checkpoint at step 2"
+               in e["message"] for e in events)
+    for step in (1, 2):
+        assert not list(store.list_keys(keys.job_checkpoint("alpha", job["id"], step)))
+        name = f"{done['fine_tuned_model']}:ckpt-step-{step}"
+        assert api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={"model": name, "training_file": "file-x"}).status_code in (400, 404)
+    kept = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        "model": listed[0]["fine_tuned_model_checkpoint"], "training_file": done["training_file"], "hyperparameters": {"max_steps": 1},
+    })
+    assert kept.status_code == 200, kept.text
+    api.post(f"/v1/fine_tuning/jobs/{kept.json()['id']}/cancel", headers=ALPHA)  # only its creation mattered
 
 
 def test_a_job_trains_in_two_processes_when_its_compute_asks(settings):
@@ -252,7 +270,7 @@ def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, se
     train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
     body = {
         "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
-        "hyperparameters": {"max_steps": 12, "batch_size": 4, "learning_rate": 3e-4},
+        "hyperparameters": {"max_steps": 8, "batch_size": 4, "learning_rate": 3e-4},
     }
     interrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
     stop_worker_during_training(api, settings, interrupted["id"], after_step=2)
@@ -262,7 +280,7 @@ def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, se
     assert len(stored) == 1 and stored[0] >= 2, stored
     stopped_at = stored[0]
     messages = [e["message"] for e in events_of(api, interrupted["id"])]
-    assert f"Stopped at step {stopped_at} of 12 on request (SIGTERM); the checkpoint at step {stopped_at} resumes it" in messages
+    assert f"Stopped at step {stopped_at} of 8 on request (SIGTERM); the checkpoint at step {stopped_at} resumes it" in messages
     assert any(m.startswith("The worker stopped; the job is queued again") for m in messages)
 
     uninterrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
@@ -277,7 +295,7 @@ def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, se
     # The resumed run ends where the uninterrupted one does: same steps, same losses.
     resumed_rows = file_content(api, resumed["result_files"][0]).splitlines()
     twin_rows = file_content(api, twin["result_files"][0]).splitlines()
-    assert len(resumed_rows) == len(twin_rows) == 1 + 12
+    assert len(resumed_rows) == len(twin_rows) == 1 + 8
     column = twin_rows[0].split(",").index("train_loss")
     for mine, theirs in zip(resumed_rows[1:], twin_rows[1:]):
         assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
