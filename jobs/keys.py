@@ -9,6 +9,8 @@ Store layout (the store is the system of record):
   {tenant}/jobs/{job_id}/results/{name}     metrics.csv and other evidence
   {tenant}/jobs/{job_id}/checkpoints/step-{n}/…   a checkpoint: resume state plus adapter/ or model/
   {tenant}/jobs/{job_id}/checkpoints/step-{n}/checkpoint.json   its record (written last)
+  {tenant}/jobs/{job_id}/attempts/{n}/input.json    the resolved job its training nodes start from (across nodes)
+  {tenant}/jobs/{job_id}/attempts/{n}/outputs.json  what its training nodes stored (across nodes; written last)
   {tenant}/checkpoints/{ref}.json           finds a checkpoint by its ftckpt- id or its ft:…:ckpt-step-N name
   {tenant}/models/{model_key}/attempt-{n}/… adapter or full-model folder + tokenizer, of the job's n-th attempt
   {tenant}/models/{model_key}/manifest.json written last: a model without it does not exist
@@ -117,6 +119,16 @@ def job_checkpoint_record(tenant: str, job_id: str, step: int) -> str:
     return job_checkpoint(tenant, job_id, step) + "checkpoint.json"
 
 
+def job_attempt_input(tenant: str, job_id: str, attempt: int) -> str:
+    """The job resolved by the worker (jobs.training_input) for the training nodes of its `attempt`-th run."""
+    return job_prefix(tenant, job_id) + f"attempts/{_step(attempt)}/input.json"
+
+
+def job_attempt_outputs(tenant: str, job_id: str, attempt: int) -> str:
+    """The training summary and the stored results and model of a run across nodes, for the worker to publish."""
+    return job_prefix(tenant, job_id) + f"attempts/{_step(attempt)}/outputs.json"
+
+
 def checkpoint_artifacts(tenant: str, job_id: str, step: int, artifact: str) -> str:
     """The checkpoint's `adapter/` or `model/` folder: what a new job continues from, and what serving loads."""
     check("artifact folder", artifact in ("adapter", "model"), artifact)
@@ -180,6 +192,11 @@ class RedisKeys:
     @staticmethod
     def job_cancel(job_id: str) -> str:
         return f"ftaas:job:{job_id}:cancel"
+
+    @staticmethod
+    def checkpoint_shards(job_id: str, attempt: int, step: int) -> str:
+        """The training nodes (other than node 0) that have stored their shards of a checkpoint (across nodes)."""
+        return f"ftaas:job:{job_id}:attempt:{attempt}:checkpoint:{step}:nodes"
 
     @staticmethod
     def job_lease(job_id: str) -> str:

@@ -2,20 +2,18 @@
 job, a TrainJob's state read back as a job status, and a thin client to create, read, pause and delete them.
 
 Torch-free. The official `kubernetes` package is imported only when the client first talks to a cluster.
-Nothing here has run against a cluster yet, and the worker does not submit TrainJobs yet (docs/deploy.md,
-"Training across nodes with Kubeflow Trainer").
+The worker submits and follows the TrainJobs (jobs/across_nodes.py); their nodes run jobs/training_node.py.
+Nothing here has run against a real cluster yet (docs/deploy.md, "Training across nodes with Kubeflow Trainer").
 """
 
 import hashlib
 import json
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from jobs.records import JobRecord
 from jobs.settings import Settings
 from jobs.status import JobStatus
-from jobs.train import TRAINING_MODULE
 
 GROUP = "trainer.kubeflow.org"
 VERSION = "v1alpha1"
@@ -24,18 +22,21 @@ RUNTIME_KIND = "ClusterTrainingRuntime"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 JOB_ID_KEY = "ftaas/job-id"
 TENANT_KEY = "ftaas/tenant"
+ATTEMPT_KEY = "ftaas/attempt"
 # Set together with spec.suspend when ftaas pauses a job. Kueue also suspends the TrainJobs it has not
 # admitted yet; those are still queued, not paused.
 PAUSED_ANNOTATION = "ftaas/paused"
 
-# The module the worker runs as its local training child (jobs.train.training_command); every node runs it under
-# torchrun, which reads the node count, node rank and master address from the PET_* variables Kubeflow's torch
-# runtime sets.
-TRAINING_COMMAND = ["python", "-m", "torch.distributed.run", "--module", TRAINING_MODULE]
+# Every node runs jobs/training_node.py: it fetches the job's input and runs the worker's training process
+# (jobs.train) under torchrun, which reads the node count, node rank and master address from the PET_* variables
+# Kubeflow's torch runtime sets.
+NODE_COMMAND = ["python", "-m", "jobs.training_node"]
 # The non-secret settings a training pod reads, from the deployment's ConfigMap (absent keys keep the defaults).
 POD_SETTINGS = (
     "FTAAS_STORE_URL", "FTAAS_S3_ENDPOINT_URL", "FTAAS_S3_REGION", "FTAAS_MODELS", "FTAAS_CACHE_DIR",
-    "FTAAS_TRAIN_THREADS", "HOME", "HF_HOME", "HF_HUB_OFFLINE",
+    "FTAAS_TRAIN_THREADS", "FTAAS_TRAINING_EVIDENCE", "FTAAS_REPORT_VALIDATION_EXAMPLES",
+    "FTAAS_CHECKPOINT_INTERVAL_SECONDS", "FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES", "FTAAS_WORKER_STOP_GRACE_SECONDS",
+    "FTAAS_KUBEFLOW_SHARD_WAIT_SECONDS", "HOME", "HF_HOME", "HF_HUB_OFFLINE",
 )
 
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -45,12 +46,12 @@ def _digest(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def trainjob_name(job_id: str) -> str:
-    """The job's TrainJob name: an RFC 1035 label, as Kubeflow Trainer requires (lower-case, a letter first, at
-    most 63 characters), short enough for the pod names derived from it, and distinct for ids that differ only
-    in case."""
+def trainjob_name(job_id: str, attempt: int) -> str:
+    """The TrainJob of the job's `attempt`-th run: an RFC 1035 label, as Kubeflow Trainer requires (lower-case,
+    a letter first, at most 63 characters), short enough for the pod names derived from it, and distinct for
+    ids that differ only in case."""
     readable = re.sub(r"[^a-z0-9]", "", job_id.lower().removeprefix("ftjob-"))[:12]
-    return f"ftjob-{readable}-{_digest(job_id, 10)}"
+    return f"ftjob-{readable}-{_digest(job_id, 10)}-{attempt}"
 
 
 def _label_value(text: str) -> str:
@@ -67,13 +68,9 @@ def _quantities(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, str
     return {kind: {name: str(amount) for name, amount in amounts.items()} for kind, amounts in resources.items()}
 
 
-def _pod_env(job: JobRecord, settings: Settings) -> list[dict[str, Any]]:
-    """The job's identity, the settings from the ConfigMap and the secrets from Secrets: never a secret's value."""
+def _pod_env(settings: Settings) -> list[dict[str, Any]]:
+    """The settings from the ConfigMap and the secrets from Secrets: never a secret's value."""
     env: list[dict[str, Any]] = [
-        {"name": "FTAAS_JOB_ID", "value": job.id},
-        {"name": "FTAAS_TENANT", "value": job.tenant},
-    ]
-    env += [
         {"name": name, "valueFrom": {"configMapKeyRef": {"name": settings.kubeflow_config_map, "key": name, "optional": True}}}
         for name in POD_SETTINGS
     ]
@@ -84,9 +81,8 @@ def _pod_env(job: JobRecord, settings: Settings) -> list[dict[str, Any]]:
     return env
 
 
-def trainjob_manifest(job: JobRecord, settings: Settings, child_args: Sequence[str], *, paused: bool = False) -> dict:
-    """The TrainJob that trains `job` on `job.spec.compute.num_nodes` nodes. `child_args` are the training child's
-    arguments (`jobs.train`'s: the spec file, --out, --events jsonl, ...), as paths inside the training pods."""
+def trainjob_manifest(job: JobRecord, settings: Settings, *, paused: bool = False) -> dict:
+    """The TrainJob that trains `job` (the attempt its record holds) on `job.spec.compute.num_nodes` nodes."""
     compute = job.spec.compute
     procs_per_node = compute.num_proc_per_node
     if procs_per_node == "auto":
@@ -95,14 +91,14 @@ def trainjob_manifest(job: JobRecord, settings: Settings, child_args: Sequence[s
     if settings.kubeflow_queue_name:
         labels[KUEUE_QUEUE_LABEL] = settings.kubeflow_queue_name
     pause = _pause_marks(paused)
-    annotations = {JOB_ID_KEY: job.id, TENANT_KEY: job.tenant}
+    annotations = {JOB_ID_KEY: job.id, TENANT_KEY: job.tenant, ATTEMPT_KEY: str(job.attempt)}
     if paused:
         annotations.update(pause["metadata"]["annotations"])
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "TrainJob",
         "metadata": {
-            "name": trainjob_name(job.id),
+            "name": trainjob_name(job.id, job.attempt),
             "namespace": settings.kubeflow_namespace,
             "labels": labels,
             "annotations": annotations,
@@ -111,12 +107,12 @@ def trainjob_manifest(job: JobRecord, settings: Settings, child_args: Sequence[s
             "runtimeRef": {"name": settings.kubeflow_runtime, "kind": RUNTIME_KIND, "apiGroup": GROUP},
             "trainer": {
                 "image": settings.kubeflow_image,
-                "command": TRAINING_COMMAND,
-                "args": list(child_args),
+                "command": NODE_COMMAND,
+                "args": ["--tenant", job.tenant, "--job", job.id, "--attempt", str(job.attempt)],
                 "numNodes": compute.num_nodes,
                 "numProcPerNode": procs_per_node,
                 "resourcesPerNode": _quantities(json.loads(settings.kubeflow_resources_per_node)),
-                "env": _pod_env(job, settings),
+                "env": _pod_env(settings),
             },
             "suspend": pause["spec"]["suspend"],
             # The cluster ends it too when the job outlives FTAAS_JOB_TIMEOUT_SECONDS (Failed, DeadlineExceeded).

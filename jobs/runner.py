@@ -41,8 +41,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arq.constants import in_progress_key_prefix
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
@@ -62,6 +64,9 @@ from jobs.spec import processes_per_node
 from jobs.training_input import TrainingInput, resolve
 from jobs.train import EXIT_OUT_OF_MEMORY, die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from jobs.across_nodes import AcrossNodes
 
 log = logging.getLogger("ftaas.worker")
 
@@ -113,6 +118,7 @@ class WorkerContext:
     job_timeout_s: float = 24 * 3600
     lease_s: float = 60
     queue_name: str = "ftaas:queue"
+    across_nodes: "AcrossNodes | None" = None  # Kubeflow Trainer, for jobs with compute.num_nodes > 1
 
 
 @dataclass
@@ -187,8 +193,14 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
             if run.job.status == JobStatus.QUEUED:
                 await retrying("start", run.transition, JobStatus.RUNNING, started_at=run.job.started_at or now())
                 await run.event("Fine-tuning job resumed" if resuming else "Fine-tuning job started")
-            summary = await _train(run, resume=resuming)
-            await _publish(run, summary)
+            if job.spec.compute.num_nodes > 1:
+                from jobs.across_nodes import train_across_nodes  # it builds on this module
+
+                outputs = await train_across_nodes(run, resume=resuming)
+            else:
+                summary = await _train(run, resume=resuming)
+                outputs = await store_outputs(run, run.work / "out", summary)
+            await _publish(run, outputs)
         settled = True
         failpoint("published", job.attempt)
         with contextlib.suppress(*TRANSIENT_ERRORS):
@@ -357,17 +369,25 @@ async def _download_files(run: Attempt) -> dict[str, Path]:
     return paths
 
 
-async def _resolve(run: Attempt) -> None:
-    """Download the job's files (and the model it continues), check them and decide everything the training
-    process needs (jobs.training_input), once: the process is handed the result and checks nothing again."""
+async def download_inputs(run: Attempt, quiet: bool = False) -> tuple[dict[str, Path], Path | None]:
+    """The job's files and the model it continues (if any), into the attempt's folder."""
     job = run.job
     paths = await _download_files(run)
     start = None
     if job.starting_model is not None:
         start = run.work / "start"
-        await run.event(f"Downloading {job.starting_model.id} to continue training it")
+        if not quiet:
+            await run.event(f"Downloading {job.starting_model.id} to continue training it")
         await retrying("download the starting model", asyncio.to_thread, run.ctx.store.download_folder,
                        job.starting_model.artifacts, start)
+    return paths, start
+
+
+async def _resolve(run: Attempt) -> None:
+    """Download the job's files (and the model it continues), check them and decide everything the training
+    process needs (jobs.training_input), once: the process is handed the result and checks nothing again."""
+    job = run.job
+    paths, start = await download_inputs(run)
     names = (f"training_file {job.spec.training_file}", f"validation_file {job.spec.validation_file}")
     # The seed the job was planned with (a job without one gets it when its files are validated).
     spec = job.spec.model_copy(update={"seed": job.plan.seed}) if job.plan else job.spec
@@ -382,17 +402,28 @@ async def _resolve(run: Attempt) -> None:
 
 async def _prepare_resume(run: Attempt) -> None:
     """Resolve the (already validated) job again and download its latest stored checkpoint, where the child resumes."""
-    ctx, job = run.ctx, run.job
     await _resolve(run)
+    if run.job.spec.compute.num_nodes > 1:
+        return  # the training nodes download it themselves
+    step = await download_latest_checkpoint(run)
+    if step is None:
+        await run.event("Resuming: no checkpoint was stored, so training starts again from the first step")
+    else:
+        await run.event(f"Resuming from the checkpoint stored at step {step}")
+
+
+async def download_latest_checkpoint(run: Attempt) -> int | None:
+    """The job's latest stored checkpoint, into `out/checkpoints/` where the training process resumes from it;
+    its step, None when the job has none."""
+    ctx, job = run.ctx, run.job
     stored = await retrying("list checkpoints", ctx.checkpoints.list, job.tenant, job.id)
     if not stored:
-        await run.event("Resuming: no checkpoint was stored, so training starts again from the first step")
-        return
+        return None
     prefix = keys.job_checkpoint(job.tenant, job.id, stored[0].step)
     # The store keeps the child's folder names (step-N), which is where the child looks for checkpoints.
     await retrying("download the checkpoint", asyncio.to_thread, ctx.store.download_folder, prefix,
                    run.work / "out" / "checkpoints" / Path(prefix).name)
-    await run.event(f"Resuming from the checkpoint stored at step {stored[0].step}")
+    return stored[0].step
 
 
 async def _validate_files(run: Attempt) -> None:
@@ -418,7 +449,7 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
     log_path = work / "train.log"
     for retries_left in range(OUT_OF_MEMORY_RETRIES, -1, -1):
         log_start = log_path.stat().st_size if log_path.exists() else 0
-        code, last_error = await _run_child(run, [*command, *(["--resume"] if resume else [])], env)
+        code, last_error = await run_child(run, [*command, *(["--resume"] if resume else [])], env)
         if run.lost.is_set():
             raise JobTakenOver(job.id, job.attempt, -1)
         if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
@@ -461,11 +492,12 @@ def _out_of_memory(code: int, processes: int, log_path: Path, log_start: int) ->
     return None
 
 
-async def _run_child(run: Attempt, command: list[str], env: dict[str, str]) -> tuple[int, str | None]:
+async def run_child(run: Attempt, command: list[str], env: dict[str, str],
+                    checkpoints: "CheckpointUploads | None" = None) -> tuple[int, str | None]:
     """Run the training child to its end, forwarding its events and storing its checkpoints; returns its exit code
     and its last error event."""
     ctx = run.ctx
-    checkpoints = CheckpointUploads(run, run.work / "out" / "checkpoints")
+    checkpoints = checkpoints or CheckpointUploads(run, run.work / "out" / "checkpoints")
     with open(run.work / "train.log", "ab") as stderr:
         run.child = child = await asyncio.create_subprocess_exec(
             *command,
@@ -553,9 +585,11 @@ class CheckpointUploads:
     earlier interim checkpoints (written on the interval or on a stop, not asked for) are deleted: a job keeps
     the checkpoints it asked for and at most one more, its newest."""
 
-    def __init__(self, run: Attempt, folder: Path) -> None:
+    def __init__(self, run: Attempt, folder: Path, wait_for_shards=None) -> None:
         self.run, self.folder = run, folder
         self.last: asyncio.Task | None = None
+        # Across nodes: `await wait_for_shards(step)` returns once the other nodes stored their shards of it.
+        self.wait_for_shards = wait_for_shards
 
     def add(self, name: str, step: int, metrics: dict, interim: bool = False) -> None:
         self.last = asyncio.create_task(self._store(self.last, self.folder / name, step, metrics, interim))
@@ -572,6 +606,8 @@ class CheckpointUploads:
         try:
             await ctx.jobs.check_holder(job)
             await asyncio.to_thread(ctx.store.upload_folder, keys.job_checkpoint(job.tenant, job.id, step), folder)
+            if self.wait_for_shards is not None:
+                await self.wait_for_shards(step)
             failpoint("checkpoint-uploaded", job.attempt)
             record = CheckpointRecord(
                 id=new_checkpoint_id(), tenant=job.tenant, job_id=job.id, step=step,
@@ -621,24 +657,39 @@ def _kill_group(child: asyncio.subprocess.Process, sig: int) -> None:
         os.killpg(child.pid, sig)
 
 
-async def _publish(run: Attempt, summary: dict) -> None:
-    """Upload results and the model into this attempt's folders (idempotent: a retry overwrites the same
-    objects), then, in one step under the job's lock and only if this attempt still holds the job, write
-    the manifest and mark the job succeeded. A job cancelled meanwhile gets no model."""
-    ctx, job, out = run.ctx, run.job, run.work / "out"
+class TrainingOutputs(BaseModel):
+    """What a finished training run stored for its attempt, ready to publish."""
+
+    summary: dict  # jobs.train's summary.json
+    result_files: list[str]  # file ids, metrics.csv first
+    model_files: list[str]  # under the attempt's model folder (keys.model_artifacts)
+
+
+async def store_outputs(run: Attempt, out: Path, summary: dict) -> TrainingOutputs:
+    """Upload the run's results (as file objects) and its model into this attempt's folders (idempotent: a retry
+    overwrites the same objects). Nothing is visible as a model until `_publish` writes the manifest."""
+    ctx, job = run.ctx, run.job
     await retrying("check the job is still ours", ctx.jobs.check_holder, job)
     # metrics.csv first: OpenAI's clients read result_files[0] as the metrics file.
     results = sorted((out / "results").glob("*"), key=lambda p: (p.name != "metrics.csv", p.name))
     result_files = [await retrying("store a result file", _store_result_file, run, path) for path in results]
-    model_id = job.planned_model_id
-    prefix = keys.model_artifacts(job.tenant, model_id, job.attempt)
+    prefix = keys.model_artifacts(job.tenant, job.planned_model_id, job.attempt)
     artifact = summary["artifact"]  # "adapter" (peft methods) or "model" (full fine-tuning)
     uploaded = await retrying("upload the model", asyncio.to_thread, ctx.store.upload_folder, prefix, out / artifact)
+    return TrainingOutputs(summary=summary, result_files=result_files, model_files=[k[len(prefix):] for k in uploaded])
+
+
+async def _publish(run: Attempt, outputs: TrainingOutputs) -> None:
+    """In one step under the job's lock and only if this attempt still holds the job, write the manifest of the
+    stored model and mark the job succeeded. A job cancelled meanwhile gets no model."""
+    ctx, job, summary = run.ctx, run.job, outputs.summary
+    model_id = job.planned_model_id
+    prefix = keys.model_artifacts(job.tenant, model_id, job.attempt)
     manifest = ModelManifest(
         id=model_id, tenant=job.tenant, base_model=job.base_model, job_id=job.id, attempt=job.attempt,
         parent=job.starting_model.id if job.starting_model else None,
-        kind="full" if artifact == "model" else job.spec.training_type.type, task_format=summary["format"],
-        files=[k[len(prefix):] for k in uploaded], extra={"training_type": job.spec.training_type.model_dump()},
+        kind="full" if summary["artifact"] == "model" else job.spec.training_type.type, task_format=summary["format"],
+        files=outputs.model_files, extra={"training_type": job.spec.training_type.model_dump()},
     )
     steps = summary.get("steps") or (run.progress.total_steps if run.progress else 0)
     progress = (run.progress or JobProgress()).model_copy(update={"step": steps, "total_steps": steps})
@@ -650,7 +701,7 @@ async def _publish(run: Attempt, summary: dict) -> None:
     try:
         await retrying(
             "publish", run.transition, JobStatus.SUCCEEDED, before_write=write_manifest,
-            fine_tuned_model=model_id, trained_tokens=summary["trained_tokens"], result_files=result_files,
+            fine_tuned_model=model_id, trained_tokens=summary["trained_tokens"], result_files=outputs.result_files,
             finished_at=now(), estimated_finish=None, progress=progress,
         )
     except (InvalidTransition, JobTakenOver):

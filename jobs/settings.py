@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         description="Each training node's resources (a Kubernetes ResourceRequirements as JSON). Its GPUs are also "
         "the most processes a job may ask for per node.",
     )
+    kubeflow_poll_seconds: float = Field(
+        10.0, gt=0, description="How often the worker reads the state of a job's TrainJob.",
+    )
+    kubeflow_shard_wait_seconds: float = Field(
+        600.0, gt=0, description="How long training node 0 waits for the other nodes to store their shards of a "
+        "checkpoint before it gives the checkpoint up (a warning event; training goes on).",
+    )
     kubeflow_config_map: str = Field(
         "", description="The ConfigMap holding the non-secret FTAAS_* settings the training pods read (the chart's).",
     )

@@ -423,10 +423,6 @@ def compute_problems(compute: Compute, training_type: Any, limits: ComputeLimits
         problems.append((("num_nodes",), f"training across {compute.num_nodes} nodes needs Kubeflow Trainer, which "
                          "this deployment has not configured; use num_nodes 1, or ask its operator to install Kubeflow "
                          "Trainer and set FTAAS_KUBEFLOW_ENABLED=true (Helm: kubeflow.enabled; docs/deploy.md)"))
-    elif across_nodes:
-        problems.append((("num_nodes",), f"training across {compute.num_nodes} nodes is not available yet: the "
-                         "workers do not submit Kubeflow TrainJobs yet; use num_nodes 1 (with num_proc_per_node for "
-                         "several processes on one node)"))
     if compute.num_proc_per_node != "auto":
         if across_nodes and limits.kubeflow_procs_per_node is not None:
             limit, where = limits.kubeflow_procs_per_node, "each Kubeflow training node of this deployment runs"

@@ -194,8 +194,7 @@ def _continuing(raw: object, start_from: Path | None) -> dict | None:
         info = read_info(start_from)
     except ValueError:
         return None  # resolving says what is wrong with the folder
-    return {"starting_model": {"id": raw.get("model"), "base_model": info.base_model,
-                               "training_type": info.training_type, "task_format": info.format}}
+    return {"starting_model": info.as_starting_model(raw.get("model"))}
 
 
 def _local_path(value: str | None, base: Path) -> Path | None:
@@ -210,14 +209,17 @@ EXIT_OUT_OF_MEMORY = 3  # the accelerator ran out of memory: the worker retries 
 TRAINING_MODULE = "jobs.train"  # `python -m jobs.train`: the worker's child, a Kubeflow TrainJob's command
 
 
-def training_command(python: str, processes: int = 1, stop_grace_s: float = 90) -> list[str]:
+def training_command(python: str, processes: int = 1, stop_grace_s: float = 90, across_nodes: bool = False) -> list[str]:
     """The command that trains in `processes` processes on this machine (torchrun for more than one); the
     arguments of this module follow it. torchrun passes a SIGTERM on to the ranks and gives them
-    `stop_grace_s` to checkpoint and stop before it kills them."""
-    if processes == 1:
+    `stop_grace_s` to checkpoint and stop before it kills them. `across_nodes`: this machine is one node of
+    several, and torchrun takes the node count, the node's rank, its processes and the master's address from
+    the PET_* variables (Kubeflow Trainer's torch runtime sets them)."""
+    if processes == 1 and not across_nodes:
         return [python, "-m", TRAINING_MODULE]
-    return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-            f"--shutdown-timeout={math.ceil(stop_grace_s)}", "-m", TRAINING_MODULE]
+    where = [] if across_nodes else ["--standalone", f"--nproc-per-node={processes}"]
+    return [python, "-m", "torch.distributed.run", *where, f"--shutdown-timeout={math.ceil(stop_grace_s)}",
+            "-m", TRAINING_MODULE]
 
 
 _PR_SET_PDEATHSIG = 1
@@ -235,6 +237,15 @@ def _silent(event: Event) -> None:
     pass
 
 
+def _checkpoints_only(report: Report) -> Report:
+    """Across nodes, each node's first process says when a checkpoint is written: its node's shards are then on
+    its disk (jobs/across_nodes.py stores them)."""
+    def forward(event: Event) -> None:
+        if "checkpoint" in event["data"]:
+            report(event)
+    return forward
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -247,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))  # under torchrun: rank 0 alone reports
     if rank == 0:
         report: Report = JsonLinesReport() if args.events == "jsonl" else HumanReport()
+    elif args.events == "jsonl" and os.environ.get("LOCAL_RANK") == "0":
+        report = _checkpoints_only(JsonLinesReport())  # another node's first process: its shards are to store
     else:
         os.dup2(2, 1)  # stdout carries rank 0's events only
         report = _silent

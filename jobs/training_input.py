@@ -44,9 +44,7 @@ def resolve(spec: JobSpec, training_path: Path, validation_path: Path | None, ca
     files = check_files(spec, training_path, validation_path, names)
     parent = read_info(start_from) if start_from is not None else None
     if parent is not None:
-        starting = {"id": spec.model, "base_model": parent.base_model, "training_type": parent.training_type,
-                    "task_format": parent.format}
-        problems = [message for _, message in continuation_problems(spec, starting, files.format)]
+        problems = [message for _, message in continuation_problems(spec, parent.as_starting_model(spec.model), files.format)]
         if parent.labels is not None and parent.labels != files.labels:
             problems.append(f"the training file's labels ({', '.join(files.labels or [])}) differ from the starting "
                             f"model's ({', '.join(parent.labels)}); a continued classifier keeps its labels")

@@ -12,14 +12,17 @@ import time
 from typing import Any
 
 from arq.worker import Worker, func
+from redis.asyncio import Redis
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from jobs import queue
+from jobs.across_nodes import AcrossNodes
 from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository
 from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
-from jobs.store import open_store
+from jobs.kubeflow import KubeflowTrainJobs
+from jobs.store import Store, open_store
 from jobs.settings import Settings
 
 log = logging.getLogger("ftaas.worker")
@@ -67,29 +70,39 @@ async def reconcile_forever(worker: WorkerContext, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
-def create_worker(settings: Settings, *, burst: bool = False) -> Worker:
+def worker_context(settings: Settings, store: Store, redis: Redis, across_nodes: AcrossNodes | None = None) -> WorkerContext:
+    """What a job's run needs, from the deployment's settings (the worker's, and a training node's)."""
+    return WorkerContext(
+        store=store,
+        redis=redis,
+        jobs=JobRepository(store, redis),
+        files=FileRepository(store),
+        checkpoints=CheckpointRepository(store),
+        events=EventLog(redis, store),
+        work_dir=settings.cache_dir / "work",
+        catalog=Catalog.from_setting(settings.models, settings.cache_dir),
+        child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models),
+        procs_per_node=settings.worker_max_procs_per_node,
+        stop_grace_s=settings.worker_stop_grace_seconds,
+        job_timeout_s=settings.job_timeout_seconds,
+        lease_s=settings.worker_lease_seconds,
+        queue_name=settings.queue_name,
+        across_nodes=across_nodes,
+    )
+
+
+def create_worker(settings: Settings, *, burst: bool = False, trainjobs: KubeflowTrainJobs | None = None) -> Worker:
+    """`trainjobs` (tests) replaces the Kubernetes client the worker otherwise opens for FTAAS_KUBEFLOW_ENABLED."""
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+    across_nodes = None
+    if settings.kubeflow_enabled:
+        across_nodes = AcrossNodes(settings, trainjobs or KubeflowTrainJobs.from_settings(settings))
     metrics = WorkerMetrics()
 
     async def startup(ctx: dict[str, Any]) -> None:
         redis = ctx["redis"]
         ctx["metrics"] = metrics
-        ctx["worker"] = WorkerContext(
-            store=store,
-            redis=redis,
-            jobs=JobRepository(store, redis),
-            files=FileRepository(store),
-            checkpoints=CheckpointRepository(store),
-            events=EventLog(redis, store),
-            work_dir=settings.cache_dir / "work",
-            catalog=Catalog.from_setting(settings.models, settings.cache_dir),
-            child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models),
-            procs_per_node=settings.worker_max_procs_per_node,
-            stop_grace_s=settings.worker_stop_grace_seconds,
-            job_timeout_s=settings.job_timeout_seconds,
-            lease_s=settings.worker_lease_seconds,
-            queue_name=settings.queue_name,
-        )
+        ctx["worker"] = worker_context(settings, store, redis, across_nodes)
         if burst:  # one pass, before taking jobs: what was lost is queued again and run in this burst
             await reconcile(ctx["worker"])
         else:

@@ -27,6 +27,10 @@ class ArtifactInfo(BaseModel):
     def is_adapter(self) -> bool:
         return self.training_type["type"] != "full"
 
+    def as_starting_model(self, name: object) -> dict:
+        """What the continuation rules (jobs.spec) know of a model a run continues, `name` being how it was named."""
+        return {"id": name, "base_model": self.base_model, "training_type": self.training_type, "task_format": self.format}
+
 
 def save(model, tokenizer, info: ArtifactInfo, parent: Path, processes: "ProcessGroup | None" = None) -> str:
     """Save into `parent/adapter/` or `parent/model/`; returns the folder's name. Under torchrun every rank

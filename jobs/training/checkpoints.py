@@ -9,8 +9,9 @@ A checkpoint is a folder `step-{n}/` holding:
 - when the caller exports one, the model as of that step in the same form as the finished run's (`adapter/`
   or `model/`), so a new job can start from it.
 
-It appears atomically (written under a temporary name, then renamed by rank 0 once every rank has written),
-so a crash while writing never leaves a checkpoint that looks complete. The data order needs no saving: it is
+It appears atomically (written under a temporary name, then renamed once every rank has written), so a crash
+while writing never leaves a checkpoint that looks complete. Across nodes each node's folder holds its own
+ranks' shards (node 0's also everything else, `state.json` included); jobs/across_nodes.py stores them all. The data order needs no saving: it is
 drawn from the plan's seed, and a resumed run replays the draws up to the checkpoint's step.
 """
 
@@ -42,11 +43,11 @@ def save(
     in `model`, `optimizer` holds them. `export(folder)`, called on every rank, writes the model there."""
     target = folder / f"{PREFIX}{state['step']}"
     staging = folder / f".tmp-{PREFIX}{state['step']}"
-    if processes.is_main:
+    if processes.is_node_main:  # across nodes, each node's ranks write their shards on that node's disk
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
     processes.barrier()
-    dcp.save(_state(model, parameters, optimizer), checkpoint_id=staging / STATE)
+    dcp.save(_state(model, parameters, optimizer), checkpoint_id=staging / STATE)  # returns once every rank wrote
     if export is not None:
         export(staging)
     if processes.is_main:
@@ -54,6 +55,7 @@ def save(
         torch.save(torch.get_rng_state(), staging / "rng.pt")
         shutil.copyfile(metrics_csv, staging / "metrics.csv")
         (staging / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+    if processes.is_node_main:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     return target

@@ -55,6 +55,11 @@ class ProcessGroup:
         return self.rank == 0
 
     @property
+    def is_node_main(self) -> bool:
+        """The first process on its machine (across nodes, each node writes its own files)."""
+        return self.local_rank == 0
+
+    @property
     def distributed(self) -> bool:
         return self.world_size > 1
 

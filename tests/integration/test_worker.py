@@ -114,30 +114,6 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypa
     api.post(f"/v1/fine_tuning/jobs/{kept.json()['id']}/cancel", headers=ALPHA)  # only its creation mattered
 
 
-def test_a_job_trains_in_two_processes_when_its_compute_asks(settings):
-    from service.app import create_app
-    from litestar.testing import TestClient
-
-    settings = settings.model_copy(update={"worker_max_procs_per_node": 2})
-    with TestClient(create_app(settings)) as api:
-        file_id = upload(api, jsonl(*classification_examples(16, seed=1, split="train"))).json()["id"]
-        body = {"model": BASE, "training_file": file_id, "hyperparameters": {"n_epochs": 1, "batch_size": 4}}
-        refused = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={**body, "compute": {"num_proc_per_node": 3}})
-        assert refused.status_code == 400 and "at most 2 training processes" in refused.text
-        created = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={**body, "compute": {"num_proc_per_node": 2}})
-        assert created.status_code == 200, created.text
-        job = created.json()
-        run_worker_until_idle(settings)
-
-        done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
-        assert done["status"] == "succeeded", done["error"]
-        assert done["compute"]["num_proc_per_node"] == 2
-        events = events_of(api, job["id"])
-        assert sorted(e["data"]["step"] for e in events if e["type"] == "metrics") == [1, 2, 3, 4]  # rank 0's, once
-        training = [e for e in events if e["message"].startswith("Training lora")]
-        assert len(training) == 1 and "in 2 processes (DDP)" in training[0]["message"], training
-
-
 def test_cancel_stops_a_running_job_within_seconds(api, settings):
     job = create_job(api, 64, n_epochs=20, batch_size=4)
     worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
@@ -326,11 +302,13 @@ def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_sma
     settings = settings.model_copy(update={"worker_max_procs_per_node": processes})
     with TestClient(create_app(settings)) as api:
         train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
-        job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+        body = {
             "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
             "hyperparameters": {"max_steps": 8, "batch_size": 4, "checkpoint_every": 2},
-            "compute": {"num_proc_per_node": processes},
-        }).json()
+        }
+        refused = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={**body, "compute": {"num_proc_per_node": processes + 1}})
+        assert refused.status_code == 400 and f"at most {processes} training process" in refused.text
+        job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={**body, "compute": {"num_proc_per_node": processes}}).json()
         worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
         worker.start()
         try:
@@ -355,6 +333,8 @@ def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_sma
         assert len(resumed) == 1 and resumed[0] >= 2
         rows = file_content(api, done["result_files"][0]).splitlines()[1:]
         assert [int(row.split(",")[0]) for row in rows] == list(range(1, 9))
+        training = [e["message"] for e in events if e["message"].startswith("Training lora")]
+        assert training and all(("in 2 processes (DDP)" in m) == (processes == 2) for m in training), training
 
 
 def test_a_job_running_past_the_timeout_fails_and_says_why(api, settings):

@@ -18,7 +18,6 @@ from jobs.status import JobStatus
 # The TrainJob CRD's rules for metadata.name (kubeflow/trainer pkg/apis/trainer/v1alpha1/trainjob_types.go).
 RFC_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-CHILD_ARGS = ["--input", "/var/cache/ftaas/job/input.json", "--out", "/var/cache/ftaas/job/out", "--events", "jsonl"]
 
 
 def kubeflow_settings(**overrides) -> Settings:
@@ -36,7 +35,7 @@ def kubeflow_settings(**overrides) -> Settings:
 def job(compute: dict, job_id: str = "ftjob-AbCdEfGh0123456789xyzUVW", tenant: str = "team-a") -> JobRecord:
     spec = JobSpec.model_validate({"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "training_file": "file-abc",
                                    "training_type": {"type": "full"}, "compute": compute})
-    return JobRecord(id=job_id, tenant=tenant, spec=spec)
+    return JobRecord(id=job_id, tenant=tenant, spec=spec, attempt=2)
 
 
 def validated(document: dict) -> TrainerV1alpha1TrainJob:
@@ -49,11 +48,11 @@ def validated(document: dict) -> TrainerV1alpha1TrainJob:
 
 def test_the_trainjob_for_a_multi_node_job_validates_against_the_trainjob_types():
     record = job({"num_nodes": 4, "num_proc_per_node": 8, "strategy": "ddp"})
-    manifest = trainjob_manifest(record, kubeflow_settings(), CHILD_ARGS)
+    manifest = trainjob_manifest(record, kubeflow_settings())
     model = validated(manifest)
 
     assert (model.api_version, model.kind) == ("trainer.kubeflow.org/v1alpha1", "TrainJob")
-    assert model.metadata.name == trainjob_name(record.id) and model.metadata.namespace == "training"
+    assert model.metadata.name == trainjob_name(record.id, 2) and model.metadata.namespace == "training"
     assert model.metadata.labels == {"ftaas/job-id": record.id, "ftaas/tenant": "team-a",
                                      "kueue.x-k8s.io/queue-name": "gpu-queue"}
     runtime = model.spec.runtime_ref
@@ -61,8 +60,8 @@ def test_the_trainjob_for_a_multi_node_job_validates_against_the_trainjob_types(
                                                                "trainer.kubeflow.org")
     trainer = model.spec.trainer
     assert trainer.image == "registry.example.com/ftaas:0.1.0"
-    assert trainer.command == ["python", "-m", "torch.distributed.run", "--module", "jobs.train"]
-    assert trainer.args == CHILD_ARGS
+    assert trainer.command == ["python", "-m", "jobs.training_node"]  # it runs jobs.train under torchrun
+    assert trainer.args == ["--tenant", "team-a", "--job", record.id, "--attempt", "2"]
     assert (trainer.num_nodes, trainer.num_proc_per_node) == (4, 8)
     assert manifest["spec"]["trainer"]["resourcesPerNode"] == {"limits": {"nvidia.com/gpu": "8", "memory": "200Gi"},
                                                                "requests": {"cpu": "32"}}
@@ -71,27 +70,26 @@ def test_the_trainjob_for_a_multi_node_job_validates_against_the_trainjob_types(
 
 
 def test_the_training_pods_get_the_job_settings_and_secret_references_never_secret_values():
-    env = {e["name"]: e for e in trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(), CHILD_ARGS)["spec"]["trainer"]["env"]}
-    assert env["FTAAS_JOB_ID"]["value"] == "ftjob-AbCdEfGh0123456789xyzUVW" and env["FTAAS_TENANT"]["value"] == "team-a"
+    env = {e["name"]: e for e in trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings())["spec"]["trainer"]["env"]}
     assert env["FTAAS_REDIS_URL"] == {"name": "FTAAS_REDIS_URL",
                                       "valueFrom": {"secretKeyRef": {"name": "ftaas-redis", "key": "redis-url"}}}
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "ftaas", "key": "aws-access-key-id"}
     for name in ("FTAAS_STORE_URL", "FTAAS_MODELS", "FTAAS_CACHE_DIR", "HF_HUB_OFFLINE"):
         assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "ftaas", "key": name, "optional": True}
-    assert [n for n, e in env.items() if "value" in e] == ["FTAAS_JOB_ID", "FTAAS_TENANT"]
+    assert [n for n, e in env.items() if "value" in e] == []
 
 
 def test_auto_processes_per_node_is_one_per_gpu_of_a_training_node_or_one_without_gpus():
     record = job({"num_nodes": 2, "num_proc_per_node": "auto"})
-    assert trainjob_manifest(record, kubeflow_settings(), CHILD_ARGS)["spec"]["trainer"]["numProcPerNode"] == 8
+    assert trainjob_manifest(record, kubeflow_settings())["spec"]["trainer"]["numProcPerNode"] == 8
     cpu_only = kubeflow_settings(kubeflow_resources_per_node=json.dumps({"requests": {"cpu": "16"}}))
-    manifest = trainjob_manifest(record, cpu_only, CHILD_ARGS)
+    manifest = trainjob_manifest(record, cpu_only)
     assert manifest["spec"]["trainer"]["numProcPerNode"] == 1
     validated(manifest)
 
 
 def test_without_kueue_there_is_no_queue_label_and_a_paused_job_is_created_suspended_and_marked():
-    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(kubeflow_queue_name=""), CHILD_ARGS, paused=True)
+    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(kubeflow_queue_name=""), paused=True)
     validated(manifest)
     assert "kueue.x-k8s.io/queue-name" not in manifest["metadata"]["labels"]
     assert manifest["spec"]["suspend"] is True
@@ -102,22 +100,22 @@ def test_without_kueue_there_is_no_queue_label_and_a_paused_job_is_created_suspe
     new_job_id(), "ftjob-A", "ftjob-" + "Z" * 64, "ftjob-" + "9" * 64, "ftjob-abc", "ftjob-ABC", "ftjob-0abc",
 ])
 def test_the_trainjob_name_is_an_rfc_1035_label_for_every_job_id_shape(job_id):
-    name = trainjob_name(job_id)
+    name = trainjob_name(job_id, 99)
     assert RFC_1035_LABEL.fullmatch(name) and len(name) <= 63, name
-    assert name == trainjob_name(job_id)
+    assert name == trainjob_name(job_id, 99) != trainjob_name(job_id, 98)
 
 
 def test_job_ids_differing_only_in_case_get_different_trainjobs():
-    assert trainjob_name("ftjob-abc") != trainjob_name("ftjob-ABC")
+    assert trainjob_name("ftjob-abc", 1) != trainjob_name("ftjob-ABC", 1)
 
 
 @pytest.mark.parametrize("tenant", ["team-a", "_underscore_first", "x" * 64, "a-"])
 def test_labels_are_valid_label_values_and_the_annotations_keep_the_exact_ids(tenant):
     record = job({"num_nodes": 2}, job_id="ftjob-" + "Q" * 64, tenant=tenant)
-    metadata = trainjob_manifest(record, kubeflow_settings(), CHILD_ARGS)["metadata"]
+    metadata = trainjob_manifest(record, kubeflow_settings())["metadata"]
     for value in metadata["labels"].values():
         assert LABEL_VALUE.fullmatch(value) and len(value) <= 63, value
-    assert metadata["annotations"] == {"ftaas/job-id": record.id, "ftaas/tenant": tenant}
+    assert metadata["annotations"] == {"ftaas/job-id": record.id, "ftaas/tenant": tenant, "ftaas/attempt": "2"}
 
 
 def condition(kind: str, status: str, reason: str, message: str) -> dict:
@@ -126,7 +124,7 @@ def condition(kind: str, status: str, reason: str, message: str) -> dict:
 
 
 def trainjob(status: dict | None = None, annotations: dict | None = None) -> dict:
-    document = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(), CHILD_ARGS)
+    document = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings())
     document["metadata"] = {**document["metadata"], "uid": "7d9c1c7e-1f4b-4a57-9a53-1f1e3b9d2a10",
                             "annotations": {**document["metadata"]["annotations"], **(annotations or {})}}
     if status is not None:
@@ -210,7 +208,7 @@ class RecordingApi:
 def test_the_client_creates_reads_pauses_resumes_and_deletes_trainjobs_in_its_namespace():
     api = RecordingApi()
     trainjobs = KubeflowTrainJobs("training", api=api)
-    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(), CHILD_ARGS)
+    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings())
     name = manifest["metadata"]["name"]
     trainjobs.create(manifest)
     trainjobs.get(name)
