@@ -9,14 +9,16 @@ and, at the end, the results and the model, exactly as the worker does for its o
 (jobs/training_node.py). The worker then publishes them (jobs.runner._publish), so only the worker ever writes
 the job's final status, fenced by its attempt as always.
 
-A cancelled job, a worker that stops (SIGTERM: a drain, a rollout; the nodes checkpoint on the SIGTERM their pods
-get), a worker that lost the job and a timed-out job delete the TrainJob; a newer attempt deletes the TrainJobs of
-earlier ones before it creates its own. A failed TrainJob is kept for `kubectl logs` and fails the job.
+A cancelled job, a worker that lost the job and a timed-out job delete the TrainJob. A worker that stops (SIGTERM: a
+drain, a rollout) deletes it and waits for its pods to go: on their SIGTERM the ranks checkpoint and node 0 stores
+the checkpoint, from which the job's next attempt resumes in a TrainJob of its own (each attempt deletes those of
+earlier ones). A failed TrainJob is kept for `kubectl logs` and fails the job.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 from jobs import keys
@@ -42,12 +44,31 @@ def _gone(exc: Exception) -> bool:
     return getattr(exc, "status", None) == 404  # kubernetes.client.ApiException for a missing object
 
 
-async def _delete(trainjobs: KubeflowTrainJobs, name: str) -> None:
+async def _delete(trainjobs: KubeflowTrainJobs, name: str, wait_for_pods: bool = False) -> None:
     try:
-        await asyncio.to_thread(trainjobs.delete, name)
+        await asyncio.to_thread(trainjobs.delete, name, wait_for_pods)
     except Exception as exc:
         if not _gone(exc):
             raise
+
+
+async def _stop(run: Attempt, trainjobs: KubeflowTrainJobs, name: str) -> None:
+    """The worker is stopping (a drain, a rollout). Deleting the TrainJob sends its pods SIGTERM, on which the ranks
+    checkpoint and node 0 stores the checkpoint: wait for the pods to be gone (within FTAAS_WORKER_STOP_GRACE_SECONDS),
+    so that the job is queued again with that checkpoint stored and no node of this attempt left."""
+    try:
+        await _delete(trainjobs, name, wait_for_pods=True)
+        deadline = time.monotonic() + run.ctx.stop_grace_s
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.to_thread(trainjobs.get, name)
+            except Exception as exc:
+                if _gone(exc):
+                    return
+            await asyncio.sleep(1)
+        log.warning("job %s: TrainJob %s still had pods %.0f s after it was deleted", run.id, name, run.ctx.stop_grace_s)
+    except Exception:
+        log.exception("job %s: could not stop TrainJob %s", run.id, name)
 
 
 async def train_across_nodes(run: Attempt, resume: bool) -> TrainingOutputs:
@@ -70,20 +91,23 @@ async def train_across_nodes(run: Attempt, resume: bool) -> TrainingOutputs:
         + ("; its nodes resume from the latest checkpoint" if resume else ""),
         data={"trainjob": name, "namespace": settings.kubeflow_namespace},
     )
-    keep = False  # a failed TrainJob stays for its logs
     try:
         status, message = await _follow(run, trainjobs, name, settings.kubeflow_poll_seconds)
-        if status == JobStatus.FAILED:
-            keep = True
-            raise JobFailed("training_failed", f"{message}; the training nodes' events above say more (kubectl logs "
-                            "for the rest)")
-        return TrainingOutputs.model_validate(await retrying(
-            "read what the training nodes stored", asyncio.to_thread, ctx.store.get_json,
-            keys.job_attempt_outputs(job.tenant, job.id, job.attempt)))
-    finally:
-        if not keep:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(_delete(trainjobs, name))
+    except asyncio.CancelledError:
+        await asyncio.shield(_stop(run, trainjobs, name))
+        raise
+    except BaseException:  # cancelled, taken over, timed out
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_delete(trainjobs, name))
+        raise
+    if status == JobStatus.FAILED:  # the TrainJob stays, for its logs
+        raise JobFailed("training_failed", f"{message}; the training nodes' events above say more (kubectl logs "
+                        "for the rest)")
+    with contextlib.suppress(Exception):
+        await _delete(trainjobs, name)
+    return TrainingOutputs.model_validate(await retrying(
+        "read what the training nodes stored", asyncio.to_thread, ctx.store.get_json,
+        keys.job_attempt_outputs(job.tenant, job.id, job.attempt)))
 
 
 async def _follow(run: Attempt, trainjobs: KubeflowTrainJobs, name: str, poll_s: float) -> tuple[JobStatus, str]:

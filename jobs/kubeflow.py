@@ -193,6 +193,8 @@ class KubeflowTrainJobs:
         """Suspend (pause) or resume a TrainJob: Kubeflow Trainer stops its pods and starts them again."""
         return self.api.patch_namespaced_custom_object(**self._where(), name=name, body=_pause_marks(paused))
 
-    def delete(self, name: str) -> None:
-        """Delete a TrainJob and, through their owner references, its pods (a cancelled job)."""
-        self.api.delete_namespaced_custom_object(**self._where(), name=name, propagation_policy="Background")
+    def delete(self, name: str, wait_for_pods: bool = False) -> None:
+        """Delete a TrainJob and, through their owner references, its pods (a cancelled job). `wait_for_pods`:
+        foreground deletion, so the TrainJob stays readable until its pods are gone."""
+        self.api.delete_namespaced_custom_object(**self._where(), name=name,
+                                                 propagation_policy="Foreground" if wait_for_pods else "Background")

@@ -5,7 +5,8 @@ Trainer, starting the TrainJob's command on each "node" as a local process with 
 else is ftaas's own: the worker resolves the job, stores its input and creates the TrainJob (validated against
 the kubeflow-trainer-api models); each node runs jobs.training_node, which trains under torchrun across the
 two nodes (gloo, FSDP2); node 0 reports events and progress and stores checkpoints (with node 1's shards,
-stored by node 1) and the model; the worker publishes it.
+stored by node 1) and the model; the worker publishes it. A worker that stops mid-run deletes the TrainJob and
+waits for its nodes to checkpoint; the next attempt resumes from that checkpoint in a new TrainJob.
 """
 
 import asyncio
@@ -14,12 +15,12 @@ import json
 import pytest
 
 from jobs import keys
-from jobs.kubeflow import trainjob_name
+from jobs.kubeflow import KubeflowTrainJobs, trainjob_name
 from jobs.store import open_store
 from jobs.worker import create_worker
 from tests.conftest import ALPHA, TEST_REDIS_URL, make_settings
 from tests.integration.test_api import jsonl, upload
-from tests.integration.test_worker import BASE, events_of
+from tests.integration.test_worker import BASE, events_of, file_content, stop_worker_during_training
 from tests.support.local_trainjobs import LocalTrainJobs
 from tests.support.tasks import classification_examples
 
@@ -53,11 +54,13 @@ def cluster(tmp_path, settings):
     local.close()
 
 
-def run_worker_until_idle(settings, cluster) -> None:
-    from jobs.kubeflow import KubeflowTrainJobs
+def trainjobs(settings, cluster: LocalTrainJobs) -> KubeflowTrainJobs:
+    return KubeflowTrainJobs(settings.kubeflow_namespace, api=cluster)
 
+
+def run_worker_until_idle(settings, cluster) -> None:
     async def burst() -> None:
-        worker = create_worker(settings, burst=True, trainjobs=KubeflowTrainJobs(settings.kubeflow_namespace, api=cluster))
+        worker = create_worker(settings, burst=True, trainjobs=trainjobs(settings, cluster))
         try:
             await worker.main()
         finally:
@@ -66,7 +69,8 @@ def run_worker_until_idle(settings, cluster) -> None:
     asyncio.run(burst())
 
 
-def test_a_job_across_two_nodes_trains_as_a_trainjob_and_is_published(settings, cluster, tmp_path):
+def test_a_job_across_two_nodes_trains_as_a_trainjob_resumes_after_a_worker_stops_and_is_published(settings, cluster,
+                                                                                                    tmp_path):
     from litestar.testing import TestClient
 
     from service.app import create_app
@@ -75,45 +79,61 @@ def test_a_job_across_two_nodes_trains_as_a_trainjob_and_is_published(settings, 
         file_id = upload(api, jsonl(*classification_examples(16, seed=1, split="train"))).json()["id"]
         created = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
             "model": BASE, "training_file": file_id, "suffix": "nodes",
-            "hyperparameters": {"n_epochs": 1, "batch_size": 4, "checkpoint_every": 2},
+            "hyperparameters": {"max_steps": 4, "batch_size": 4, "checkpoint_every": 2},
             "compute": {"num_nodes": 2, "num_proc_per_node": 1, "strategy": "fsdp"},
         })
         assert created.status_code == 200, created.text
         job = created.json()
+        first, second = trainjob_name(job["id"], 1), trainjob_name(job["id"], 2)
+
+        # The worker stops (a drain): it deletes the TrainJob and waits for its nodes, which checkpoint on their
+        # SIGTERM; node 0 stores the checkpoint with node 1's shards, and the job is queued again.
+        stop_worker_during_training(api, settings, job["id"], after_step=1, trainjobs=trainjobs(settings, cluster))
+        logs = lambda: {p.name: p.read_text()[-2000:] for p in tmp_path.glob("*.log")}  # noqa: E731
+        waiting = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+        assert waiting["status"] == "queued", (waiting["error"], logs())
+        assert cluster.deleted == [first] and not cluster.running(first)
+        [stopped] = api.get(f"/v1/fine_tuning/jobs/{job['id']}/checkpoints", headers=ALPHA).json()["data"]
+        stopped_at = stopped["step_number"]
+        messages = [e["message"] for e in events_of(api, job["id"])]
+        assert f"Stopped at step {stopped_at} of 4 on request (SIGTERM); the checkpoint at step {stopped_at} resumes it" \
+            in messages, logs()
+
+        # The next worker's attempt resumes from it in a TrainJob of its own, and the job is published.
         run_worker_until_idle(settings, cluster)
-
         done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
-        logs = {p.name: p.read_text()[-2000:] for p in tmp_path.glob("*.log")}
-        assert done["status"] == "succeeded", (done["error"], logs)
+        assert done["status"] == "succeeded", (done["error"], logs())
         assert done["trained_tokens"] > 0 and done["compute"]["num_nodes"] == 2
-
-        # The TrainJob: two nodes of one process running jobs.training_node for this attempt; deleted once done.
-        name = trainjob_name(job["id"], 1)
-        [trainjob] = cluster.created
-        trainer = trainjob["spec"]["trainer"]
-        assert trainjob["metadata"]["name"] == name and (trainer["numNodes"], trainer["numProcPerNode"]) == (2, 1)
-        assert trainer["args"] == ["--tenant", "alpha", "--job", job["id"], "--attempt", "1"]
-        assert cluster.deleted == [name]
+        assert [t["metadata"]["name"] for t in cluster.created] == [first, second] and cluster.deleted == [first, second]
+        trainer = cluster.created[1]["spec"]["trainer"]
+        assert (trainer["numNodes"], trainer["numProcPerNode"]) == (2, 1)
+        assert trainer["args"] == ["--tenant", "alpha", "--job", job["id"], "--attempt", "2"]
 
         events = events_of(api, job["id"])
         messages = [e["message"] for e in events]
-        assert any(m.startswith(f"Submitted TrainJob {name} to Kubeflow Trainer: 2 nodes × 1 training process")
+        assert any(m.startswith(f"Submitted TrainJob {second} to Kubeflow Trainer: 2 nodes × 1 training process")
                    for m in messages)
-        assert f"TrainJob {name} is running" in messages and any(m.startswith(f"TrainJob {name} completed") for m in messages)
-        # Node 0's events, once each: the loop's steps, training in 2 processes under FSDP2.
-        assert sorted(e["data"]["step"] for e in events if e["type"] == "metrics") == [1, 2, 3, 4]
+        assert f"TrainJob {second} is running" in messages
+        assert any(m.startswith(f"TrainJob {second} completed") for m in messages)
+        assert f"2 training nodes resume from the checkpoint stored at step {stopped_at}" in messages
+        assert f"Resumed from the checkpoint at step {stopped_at}" in messages
         training = [m for m in messages if m.startswith("Training lora")]
-        assert len(training) == 1 and "in 2 processes (FSDP2" in training[0], training
-        assert done["progress"]["step"] == done["progress"]["total_steps"] == 4  # extension: written by node 0
+        assert training and all("in 2 processes (FSDP2" in m for m in training), training
+        rows = file_content(api, done["result_files"][0]).splitlines()[1:]
+        assert [int(row.split(",")[0]) for row in rows] == list(range(1, 5))  # node 0's, each step once
+        assert done["progress"]["step"] == done["progress"]["total_steps"] == 4  # written by node 0
 
-        # The checkpoints hold both nodes' shards (each written on its own node's disk, stored by that node).
+        # Every stored checkpoint holds both nodes' shards (each written on its own node, stored by that node); an
+        # interim one the stop left was replaced by the next.
         store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
         listed = api.get(f"/v1/fine_tuning/jobs/{job['id']}/checkpoints", headers=ALPHA).json()["data"]
         assert sorted(c["step_number"] for c in listed) == [2, 4]
         for step in (2, 4):
             state = {k.rsplit("/", 1)[1] for k in store.list_keys(keys.job_checkpoint("alpha", job["id"], step) + "state/")}
             assert {".metadata", "__0_0.distcp", "__1_0.distcp"} <= state, state
+        if stopped_at not in (2, 4):
+            assert not list(store.list_keys(keys.job_checkpoint("alpha", job["id"], stopped_at)))
 
         manifest = store.get_json(keys.model_manifest("alpha", done["fine_tuned_model"]))
-        assert manifest["attempt"] == 1 and "adapter_model.safetensors" in manifest["files"]
+        assert manifest["attempt"] == 2 and "adapter_model.safetensors" in manifest["files"]
         assert done["fine_tuned_model"] in [m["id"] for m in api.get("/v1/models", headers=ALPHA).json()["data"]]

@@ -82,7 +82,9 @@ def test_dpo_loss_is_log_2_at_zero_margin_and_falls_as_the_margin_grows():
 
 
 def test_dpo_with_lora_learns_the_preference(tmp_path, catalog):
-    out, summary, events = dpo_run(tmp_path, catalog, {"type": "lora", "r": 8}, True, max_steps=8, learning_rate=5e-4)
+    # The validation evidence only: the sample answers and the forgetting check are asserted in test_train_cli.py.
+    out, summary, events = dpo_run(tmp_path, catalog, {"type": "lora", "r": 8}, True, "validation", max_steps=8,
+                                   learning_rate=5e-4)
 
     assert summary["artifact"] == "adapter" and (out / "adapter" / "adapter_model.safetensors").is_file()
     losses = train_losses(events)
@@ -96,11 +98,9 @@ def test_dpo_with_lora_learns_the_preference(tmp_path, catalog):
     assert before["loss"] == pytest.approx(LOG_2, abs=1e-4) and before["reward_margin"] == pytest.approx(0, abs=1e-3)
     assert after["loss"] < LOG_2 - 0.1
     assert after["accuracy"] >= 0.75 and after["reward_margin"] > 0.2
-    assert "forgetting" in report and len(report["after"]["samples"]) == 3
 
 
 def test_dpo_with_full_fine_tuning_needs_no_second_model(tmp_path, catalog):
-    # The report's sample answers and forgetting check are asserted above; full fine-tuning skips them (slow on CPU).
     out, summary, events = dpo_run(tmp_path, catalog, {"type": "full"}, False, "validation", max_steps=2, learning_rate=1e-5)
 
     assert summary["artifact"] == "model" and (out / "model" / "model.safetensors").is_file()

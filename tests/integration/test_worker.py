@@ -216,14 +216,14 @@ def test_checkpoints_are_stored_listed_and_trained_further(api, settings):
     assert unknown.status_code == 400 and "no fine-tuned model or checkpoint 'ftckpt-nothing'" in unknown.json()["error"]["message"]
 
 
-def stop_worker_during_training(api, settings, job_id: str, after_step: int) -> None:
+def stop_worker_during_training(api, settings, job_id: str, after_step: int, **worker_options) -> None:
     """Run a worker until the job has trained `after_step` steps, then stop it as a SIGTERM would (a drain, a
     rollout) and wait until it has let go of the job."""
     def trained() -> int:
         return max((e["data"]["step"] for e in events_of(api, job_id) if e["type"] == "metrics"), default=0)
 
     async def run() -> None:
-        worker = create_worker(settings)
+        worker = create_worker(settings, **worker_options)
         running = asyncio.create_task(worker.async_run())
         try:
             deadline = time.monotonic() + 600

@@ -8,10 +8,13 @@ the image's environment (this process's, less every FTAAS_* variable, so the set
 TrainJob), the TrainJob's `env` with its ConfigMap and Secret references looked up in the dicts given, and
 the PET_* variables (its own PET_NODE_RANK; node 0 is the master). Each node writes its log beside the others.
 
-What it does not imitate: scheduling, pods and their restarts, volumes, separate disks (the nodes share the
-cache folder, each working in a folder of its own), suspend, Kueue, the CRD's server-side validation.
+Deleting one stops its nodes as the kubelet would (SIGTERM, SIGKILL after a grace period); with foreground
+propagation the TrainJob stays readable until they have exited. What it does not imitate: scheduling, pods and
+their restarts, volumes, separate disks (the nodes share the cache folder, each working in a folder of its own),
+suspend, Kueue, the CRD's server-side validation.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,6 +41,8 @@ class LocalTrainJobs:
         self.nodes: dict[str, list[subprocess.Popen]] = {}
         self.created: list[dict] = []  # every TrainJob as it was created
         self.deleted: list[str] = []
+        self.deleting: set[str] = set()
+        self._processes: dict[str, list[subprocess.Popen]] = {}  # every TrainJob's, deleted ones too
 
     def _value(self, entry: dict) -> str | None:
         if "value" in entry:
@@ -59,7 +64,7 @@ class LocalTrainJobs:
         env = {**image_env, **{e["name"]: v for e in trainer["env"] if (v := self._value(e)) is not None}}
         port = free_port()
         command = [sys.executable if part == "python" else part for part in trainer["command"]]
-        self.nodes[name] = []
+        self.nodes[name] = self._processes[name] = []
         for rank in range(trainer["numNodes"]):
             pet = {"PET_NNODES": str(trainer["numNodes"]), "PET_NPROC_PER_NODE": str(trainer["numProcPerNode"]),
                    "PET_NODE_RANK": str(rank), "PET_MASTER_ADDR": "127.0.0.1", "PET_MASTER_PORT": str(port)}
@@ -71,9 +76,13 @@ class LocalTrainJobs:
         return body
 
     def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str) -> dict:
+        if name in self.deleting and all(node.poll() is not None for node in self.nodes[name]):
+            del self.nodes[name]  # foreground deletion ends once the pods are gone
         if name not in self.nodes:
             raise ApiException(404, f"trainjobs {name!r} not found")
         document = next(b for b in reversed(self.created) if b["metadata"]["name"] == name)
+        if name in self.deleting:
+            document = {**document, "metadata": {**document["metadata"], "deletionTimestamp": "2026-12-02T00:00:00Z"}}
         codes = [node.poll() for node in self.nodes[name]]
         failed = [(rank, code) for rank, code in enumerate(codes) if code not in (None, 0)]
         if failed:
@@ -98,11 +107,14 @@ class LocalTrainJobs:
 
     def delete_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str,
                                         propagation_policy: str = "Background") -> None:
-        if name not in self.nodes:
+        if name not in self.nodes or name in self.deleting:
             raise ApiException(404, f"trainjobs {name!r} not found")
         self._stop(name)
-        del self.nodes[name]
         self.deleted.append(name)
+        if propagation_policy == "Foreground":
+            self.deleting.add(name)  # readable until its node processes have exited
+        else:
+            del self.nodes[name]
 
     def _stop(self, name: str, grace_s: float = 30) -> None:
         """As the kubelet does: SIGTERM, then SIGKILL after the grace period (in the background)."""
@@ -120,6 +132,14 @@ class LocalTrainJobs:
         for node in self.nodes[name]:
             threading.Thread(target=stop, args=(node,), daemon=True).start()
 
+    def running(self, name: str) -> bool:
+        """Whether any node process of the TrainJob is still alive (also after it was deleted)."""
+        return any(node.poll() is None for node in self._processes.get(name, []))
+
     def close(self) -> None:
         for name in list(self.nodes):
             self._stop(name, grace_s=5)
+        for nodes in self._processes.values():
+            for node in nodes:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    node.wait(10)

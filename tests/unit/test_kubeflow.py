@@ -254,3 +254,9 @@ def test_kubeflow_settings_are_checked_when_the_process_starts():
         kubeflow_settings(kubeflow_resources_per_node=json.dumps({"limits": {"nvidia.com/gpu": "0.5"}}))
     assert Settings().compute_limits().kubeflow_procs_per_node is None
     assert kubeflow_settings().compute_limits().kubeflow_procs_per_node == 8
+
+
+def test_every_setting_the_training_pods_read_is_a_setting():
+    fields = set(Settings.model_fields)
+    unknown = [n for n in kubeflow.POD_SETTINGS if n.startswith("FTAAS_") and n.removeprefix("FTAAS_").lower() not in fields]
+    assert unknown == []
