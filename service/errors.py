@@ -96,6 +96,9 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> InvalidRequ
     return InvalidRequest(message, param=problems[0][0] or None)
 
 
+RETRYABLE_CLIENT_ERRORS = (408, 429)  # a timeout, a rate or queue limit: worth trying again later
+
+
 def error_body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
@@ -118,6 +121,9 @@ def _respond(
 ) -> Response:
     if status >= 500:
         _log_server_error(request, status, code, cause)
+    if status < 500 and status not in RETRYABLE_CLIENT_ERRORS:
+        # The same request gets the same answer: tell OpenAI's SDKs (which retry a 409, for one) not to retry it.
+        headers = {**(headers or {}), "x-should-retry": "false"}
     return Response(error_body(message, type_, param, code), status_code=status, media_type=MediaType.JSON, headers=headers)
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from jobs.records import CheckpointRecord, JobProgress, JobRecord
 from jobs.spec import Compute
@@ -93,10 +93,15 @@ class FineTuningJobEvent(BaseModel):
     id: str
     object: Literal["fine_tuning.job.event"] = "fine_tuning.job.event"
     created_at: int
-    level: Literal["info", "warning", "error"]
+    level: Literal["info", "warn", "error"] = Field(description="OpenAI's levels: a warning is `warn`.")
     message: str
     type: Literal["message", "metrics"]
     data: dict[str, Any]
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _openai_level(cls, level: str) -> str:
+        return "warn" if level == "warning" else level  # jobs' events say "warning"; the SDK's type says "warn"
 
 
 class FineTuningJobEventList(BaseModel):

@@ -195,6 +195,24 @@ def test_cancel_queued_job_then_cancel_again_conflicts(api):
     assert r.status_code == 409 and "already cancelled" in r.json()["error"]["message"]
 
 
+def test_the_openai_sdk_does_not_retry_an_answer_that_a_retry_cannot_change(api):
+    """OpenAI's SDKs retry a 409 (and 408, 429, 5xx) unless the answer says `x-should-retry: false`."""
+    import openai
+
+    job = create_job(api)
+    assert api.post(f"/v1/fine_tuning/jobs/{job['id']}/cancel", headers=ALPHA).status_code == 200
+    sent = []
+    api.event_hooks["request"].append(sent.append)
+    client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api)  # 2 retries by default
+    with pytest.raises(openai.ConflictError, match="already cancelled") as conflict:
+        client.fine_tuning.jobs.cancel(job["id"])
+    assert len(sent) == 1 and conflict.value.response.headers["x-should-retry"] == "false"
+    with pytest.raises(openai.NotFoundError):
+        client.fine_tuning.jobs.retrieve("ftjob-doesnotexist")
+    assert len(sent) == 2
+    assert conflict.value.request_id == conflict.value.response.headers["x-request-id"] != ""
+
+
 def test_tenants_never_see_each_other(api):
     job = create_job(api)
     file_id = job["training_file"]

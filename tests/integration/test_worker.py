@@ -326,7 +326,7 @@ def test_a_training_process_killed_for_memory_goes_on_from_its_checkpoint_in_sma
         assert done["status"] == "succeeded", done["error"]
         events = events_of(api, job["id"])[::-1]
         retry = [e for e in events if e["message"].startswith("The training process ran out of memory")]
-        assert len(retry) == 1 and retry[0]["level"] == "warning" and "SIGKILL" in retry[0]["message"]
+        assert len(retry) == 1 and retry[0]["level"] == "warn" and "SIGKILL" in retry[0]["message"]
         budgets = [e["data"]["budget_bytes"] for e in events if e["message"].startswith("Memory: ")]
         assert budgets == [budgets[0], budgets[0] // 2]
         resumed = [e["data"]["step"] for e in events if e["message"].startswith("Resumed from the checkpoint at step")]

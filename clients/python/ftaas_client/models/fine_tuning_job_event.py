@@ -24,7 +24,7 @@ class FineTuningJobEvent:
         created_at (int):
         data (FineTuningJobEventData):
         id (str):
-        level (FineTuningJobEventLevel):
+        level (FineTuningJobEventLevel): OpenAI's levels: a warning is `warn`.
         message (str):
         type_ (FineTuningJobEventType):
         object_ (Literal['fine_tuning.job.event'] | Unset):  Default: 'fine_tuning.job.event'.

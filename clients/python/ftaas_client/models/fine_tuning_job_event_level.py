@@ -4,7 +4,7 @@ from enum import StrEnum
 class FineTuningJobEventLevel(StrEnum):
     ERROR = "error"
     INFO = "info"
-    WARNING = "warning"
+    WARN = "warn"
 
     def __str__(self) -> str:
         return str(self.value)
