@@ -94,6 +94,7 @@ class FileRepository:
 class JobRepository:
     LOCK_TIMEOUT_S = 120  # longer than any store round trip a holder makes, so it rarely runs out
     LOCK_WAIT_S = 30
+    FILTERED_READ = 100  # job records read at a time when a filter decides which are listed
 
     def __init__(self, store: Store, redis: Redis) -> None:
         self.store = store
@@ -120,8 +121,10 @@ class JobRepository:
     async def get(self, tenant: str, job_id: str) -> JobRecord:
         return await self._read(tenant, job_id)
 
-    async def list(self, tenant: str, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
-        """Newest first; `after` is the id of the last job of the previous page."""
+    async def list(self, tenant: str, after: str | None, limit: int,
+                   where: Callable[[JobRecord], bool] | None = None) -> tuple[list[JobRecord], bool]:
+        """Newest first, only the jobs `where` accepts (all without it); `after` is the id of the last job of the
+        previous page. Returns the page and whether more follow."""
         await self._ensure_index(tenant)
         index = RedisKeys.job_index(tenant)
         start = 0
@@ -130,9 +133,20 @@ class JobRepository:
             if rank is None:
                 raise RecordNotFound(after)
             start = rank + 1
-        ids = [i.decode() if isinstance(i, bytes) else i for i in await self.redis.zrevrange(index, start, start + limit)]
-        jobs = await asyncio.gather(*(self._read(tenant, i) for i in ids[:limit]))
-        return list(jobs), len(ids) > limit
+        if where is None:  # the next limit + 1 ids tell the page and whether more follow
+            ids = await self._index_ids(index, start, limit + 1)
+            return list(await asyncio.gather(*(self._read(tenant, i) for i in ids[:limit]))), len(ids) > limit
+        found: list[JobRecord] = []
+        while len(found) <= limit:
+            ids = await self._index_ids(index, start, self.FILTERED_READ)
+            start += len(ids)
+            found += [job for job in await asyncio.gather(*(self._read(tenant, i) for i in ids)) if where(job)]
+            if len(ids) < self.FILTERED_READ:
+                break
+        return found[:limit], len(found) > limit
+
+    async def _index_ids(self, index: str, start: int, count: int) -> list[str]:
+        return [i.decode() if isinstance(i, bytes) else i for i in await self.redis.zrevrange(index, start, start + count - 1)]
 
     @contextlib.asynccontextmanager
     async def _locked(self, job_id: str) -> AsyncIterator[None]:

@@ -1,17 +1,20 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Stream
 
 from service.dependencies import Deps, Tenant
 from service.errors import BODY_RESPONSES, ERROR_RESPONSES, InvalidRequest
 from service.files import service
 from service.files.schemas import FileList, FileObject, FileUpload
+from service.pagination import After, cursor
+
+FilesLimit = Annotated[int, QueryParameter(ge=1, le=10000, description="Page size (OpenAI's: 1 to 10,000)")]
 
 HOW_TO_UPLOAD = (
     "send multipart/form-data with a 'file' part (the JSONL file, with its filename) and a 'purpose' part, "
@@ -72,8 +75,15 @@ class FilesController(Controller):
         return FileObject.from_record(record)
 
     @get("/", responses=ERROR_RESPONSES, operation_id="list_files", summary="List the caller's files, newest first")
-    async def list_files(self, services: Deps, tenant: Tenant) -> FileList:
-        return FileList(data=[FileObject.from_record(r) for r in await services.files.list(tenant)])
+    async def list_files(
+        self, services: Deps, tenant: Tenant, after: After = None, limit: FilesLimit = 10000,
+        order: Annotated[Literal["asc", "desc"], QueryParameter(description="By creation time")] = "desc",
+        purpose: Annotated[str | None, QueryParameter(description="Only files of this purpose")] = None,
+    ) -> FileList:
+        records, has_more = await service.list_files(services, tenant, purpose, order, cursor(after), limit)
+        data = [FileObject.from_record(r) for r in records]
+        return FileList(data=data, has_more=has_more, first_id=data[0].id if data else None,
+                        last_id=data[-1].id if data else None)
 
     @get("/{file_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_file", summary="Get a file's record")
     async def retrieve_file(self, services: Deps, tenant: Tenant, file_id: FromPath[str]) -> FileObject:

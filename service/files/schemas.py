@@ -42,3 +42,5 @@ class FileList(BaseModel):
     object: Literal["list"] = "list"
     data: list[FileObject]
     has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None

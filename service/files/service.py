@@ -16,6 +16,7 @@ from jobs.repository import RecordNotFound
 from jobs.store import Store
 from service.dependencies import Services
 from service.errors import InvalidRequest, NotFound, PayloadTooLarge, quoted
+from service.pagination import page_after
 
 ACCEPTED_PURPOSES = ("fine-tune",)
 MAX_FILENAME_CHARS = 255
@@ -127,3 +128,13 @@ async def _chunks(fileobj: BinaryIO) -> AsyncIterator[bytes]:
     with fileobj:
         while chunk := await asyncio.to_thread(fileobj.read, DOWNLOAD_CHUNK_BYTES):
             yield chunk
+
+
+async def list_files(services: Services, tenant: str, purpose: str | None, order: str, after: str | None,
+                     limit: int) -> tuple[list[FileRecord], bool]:
+    """The tenant's files of `purpose` (all without one), newest first (`order` "desc") or oldest first, a page
+    of `limit` after the file `after`."""
+    records = [r for r in await services.files.list(tenant) if purpose is None or r.purpose == purpose]
+    if order == "asc":
+        records.reverse()
+    return page_after(records, lambda r: r.id, after, limit, "file" + (f" of purpose {quoted(purpose)}" if purpose else ""))

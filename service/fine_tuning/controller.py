@@ -1,3 +1,4 @@
+import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -5,9 +6,10 @@ from litestar.exceptions import SerializationException
 from litestar.params import FromPath, QueryParameter
 
 from service.dependencies import Deps, Tenant
-from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest
+from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest, quoted
 from service.fine_tuning import service
 from service.fine_tuning.openapi import JOB_SPEC_BODY
+from service.pagination import After, cursor
 from service.fine_tuning.schemas import (
     FineTuningJob,
     FineTuningJobCheckpoint,
@@ -18,11 +20,21 @@ from service.fine_tuning.schemas import (
 )
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size")]
-After = Annotated[str | None, QueryParameter(description="The last id of the previous page; empty or absent for the first page")]
 
 
-def _cursor(after: str | None) -> str | None:
-    return after or None  # `?after=` means "from the start", as in OpenAI's API
+METADATA_PARAM = re.compile(r"metadata\[(.*)\]")
+
+
+def _metadata_filter(request: Request) -> dict[str, str]:
+    """The `metadata[KEY]=VALUE` query parameters, as {KEY: VALUE}."""
+    wanted: dict[str, str] = {}
+    for name, value in request.query_params.items():
+        if name.startswith("metadata"):
+            match = METADATA_PARAM.fullmatch(name)
+            if match is None or not match.group(1):
+                raise InvalidRequest(f"filter by metadata as metadata[KEY]=VALUE, not {quoted(name)}", param=name)
+            wanted[match.group(1)] = value
+    return wanted
 
 
 class FineTuningController(Controller):
@@ -40,11 +52,16 @@ class FineTuningController(Controller):
             raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
         return FineTuningJob.from_record(await service.create_job(services, tenant, body))
 
-    @get("/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first")
+    @get(
+        "/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first",
+        description="`metadata[KEY]=VALUE` (any number of them, as OpenAI's SDKs send `metadata={...}`) lists only "
+        "the jobs whose metadata has each of those values.",
+    )
     async def list_fine_tuning_jobs(
-        self, services: Deps, tenant: Tenant, after: After = None, limit: Limit = 20
+        self, services: Deps, tenant: Tenant, request: Request, after: After = None, limit: Limit = 20
     ) -> FineTuningJobList:
-        jobs, has_more = await service.list_jobs(services, tenant, _cursor(after), limit)
+        metadata = _metadata_filter(request)
+        jobs, has_more = await service.list_jobs(services, tenant, cursor(after), limit, metadata)
         return FineTuningJobList(data=[FineTuningJob.from_record(j) for j in jobs], has_more=has_more)
 
     @get("/{fine_tuning_job_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_fine_tuning_job", summary="Get a fine-tuning job")
@@ -65,7 +82,7 @@ class FineTuningController(Controller):
     async def list_fine_tuning_events(
         self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: After = None, limit: Limit = 20
     ) -> FineTuningJobEventList:
-        events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, _cursor(after), limit)
+        events, has_more = await service.list_events(services, tenant, fine_tuning_job_id, cursor(after), limit)
         return FineTuningJobEventList(data=[FineTuningJobEvent(**e) for e in events], has_more=has_more)
 
     @get(
@@ -76,7 +93,7 @@ class FineTuningController(Controller):
     async def list_fine_tuning_checkpoints(
         self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str], after: After = None, limit: Limit = 10
     ) -> FineTuningJobCheckpointList:
-        checkpoints, has_more = await service.list_checkpoints(services, tenant, fine_tuning_job_id, _cursor(after), limit)
+        checkpoints, has_more = await service.list_checkpoints(services, tenant, fine_tuning_job_id, cursor(after), limit)
         data = [FineTuningJobCheckpoint.from_record(c) for c in checkpoints]
         return FineTuningJobCheckpointList(
             data=data, has_more=has_more, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,

@@ -15,6 +15,7 @@ from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
 from service.dependencies import Services
 from service.errors import Conflict, InvalidRequest, NotFound, from_validation_error, quoted
+from service.pagination import page_after
 
 CANCEL_FLAG_TTL_S = 7 * 24 * 3600
 
@@ -65,12 +66,7 @@ async def list_checkpoints(
     """Newest first; `after` is the id of the last checkpoint of the previous page."""
     await get_job(services, tenant, job_id)
     checkpoints = await services.checkpoints.list(tenant, job_id)
-    if after is not None:
-        ids = [c.id for c in checkpoints]
-        if after not in ids:
-            raise InvalidRequest(f"'after' names no checkpoint of job {job_id}: {quoted(after)}", param="after")
-        checkpoints = checkpoints[ids.index(after) + 1:]
-    return checkpoints[:limit], len(checkpoints) > limit
+    return page_after(checkpoints, lambda c: c.id, after, limit, f"checkpoint of job {job_id}")
 
 
 async def get_job(services: Services, tenant: str, job_id: str) -> JobRecord:
@@ -80,9 +76,15 @@ async def get_job(services: Services, tenant: str, job_id: str) -> JobRecord:
         raise NotFound(f"no fine-tuning job {quoted(job_id)}", param="fine_tuning_job_id") from None
 
 
-async def list_jobs(services: Services, tenant: str, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
+async def list_jobs(services: Services, tenant: str, after: str | None, limit: int,
+                    metadata: dict[str, str] | None = None) -> tuple[list[JobRecord], bool]:
+    """Newest first; with `metadata`, only the jobs whose metadata has every one of those keys and values."""
+    where = None
+    if metadata:
+        def where(job: JobRecord) -> bool:
+            return all((job.spec.metadata or {}).get(k) == v for k, v in metadata.items())
     try:
-        return await services.jobs.list(tenant, after, limit)
+        return await services.jobs.list(tenant, after, limit, where)
     except RecordNotFound:
         raise InvalidRequest(f"'after' names no job of yours: {quoted(after)}", param="after") from None
 

@@ -213,6 +213,45 @@ def test_the_openai_sdk_does_not_retry_an_answer_that_a_retry_cannot_change(api)
     assert conflict.value.request_id == conflict.value.response.headers["x-request-id"] != ""
 
 
+def test_files_list_pages_orders_and_filters_as_the_openai_sdk_asks(api):
+    import openai
+
+    uploaded = {upload(api, jsonl(CHAT), name=f"train-{i}.jsonl").json()["id"] for i in range(3)}
+    client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0)
+    newest_first = [f.id for f in client.files.list().data]  # by creation time (seconds), then id
+    assert set(newest_first) == uploaded
+    first = client.files.list(limit=1)
+    assert [f.id for f in first.data] == newest_first[:1] and first.has_more is True
+    assert [f.id for f in client.files.list(limit=1)] == newest_first  # the SDK follows `after` page by page
+    oldest_first = newest_first[::-1]
+    assert [f.id for f in client.files.list(order="asc", limit=2).data] == oldest_first[:2]
+    assert [f.id for f in client.files.list(order="asc", after=oldest_first[0]).data] == oldest_first[1:]
+    assert client.files.list(purpose="fine-tune-results").data == []
+    assert [f.id for f in client.files.list(purpose="fine-tune").data] == newest_first
+    page = api.get("/v1/files", params={"limit": 2}, headers=ALPHA).json()
+    assert (page["first_id"], page["last_id"], page["has_more"]) == (*newest_first[:2], True)
+    with pytest.raises(openai.BadRequestError, match="'after' names no file"):
+        client.files.list(after="file-nope")
+    with pytest.raises(openai.BadRequestError):
+        client.files.list(limit=0)
+
+
+def test_jobs_list_filters_by_metadata_as_the_openai_sdk_sends_it(api):
+    import openai
+
+    red = [create_job(api, metadata={"team": "red", "run": str(i)})["id"] for i in range(3)]
+    blue = create_job(api, metadata={"team": "blue", "run": "0"})["id"]
+    create_job(api)
+    client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0)
+    assert {j.id for j in client.fine_tuning.jobs.list(metadata={"team": "red"})} == set(red)  # all pages
+    page = client.fine_tuning.jobs.list(metadata={"team": "red"}, limit=2)
+    assert len(page.data) == 2 and page.has_more is True and set(j.id for j in page.data) < set(red)
+    assert [j.id for j in client.fine_tuning.jobs.list(metadata={"team": "blue", "run": "0"}).data] == [blue]
+    assert client.fine_tuning.jobs.list(metadata={"team": "green"}).data == []
+    r = api.get("/v1/fine_tuning/jobs", params={"metadata[]": "x"}, headers=ALPHA)
+    assert r.status_code == 400 and "metadata[KEY]=VALUE" in r.json()["error"]["message"]
+
+
 def test_tenants_never_see_each_other(api):
     job = create_job(api)
     file_id = job["training_file"]

@@ -63,6 +63,7 @@ from .job_error_object import JobErrorObject
 from .job_progress import JobProgress
 from .job_spec import JobSpec
 from .job_spec_metadata_type_0 import JobSpecMetadataType0
+from .list_files_order import ListFilesOrder
 from .lora_training import LoraTraining
 from .method import Method
 from .method_type import MethodType
@@ -145,6 +146,7 @@ __all__ = (
     "JobProgress",
     "JobSpec",
     "JobSpecMetadataType0",
+    "ListFilesOrder",
     "LoraTraining",
     "Method",
     "MethodType",

@@ -20,12 +20,16 @@ class FileList:
     """
     Attributes:
         data (list[FileObject]):
+        first_id (None | str | Unset):
         has_more (bool | Unset):  Default: False.
+        last_id (None | str | Unset):
         object_ (Literal['list'] | Unset):  Default: 'list'.
     """
 
     data: list[FileObject]
+    first_id: None | str | Unset = UNSET
     has_more: bool | Unset = False
+    last_id: None | str | Unset = UNSET
     object_: Literal["list"] | Unset = "list"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -35,7 +39,19 @@ class FileList:
             data_item = data_item_data.to_dict()
             data.append(data_item)
 
+        first_id: None | str | Unset
+        if isinstance(self.first_id, Unset):
+            first_id = UNSET
+        else:
+            first_id = self.first_id
+
         has_more = self.has_more
+
+        last_id: None | str | Unset
+        if isinstance(self.last_id, Unset):
+            last_id = UNSET
+        else:
+            last_id = self.last_id
 
         object_ = self.object_
 
@@ -46,8 +62,12 @@ class FileList:
                 "data": data,
             }
         )
+        if first_id is not UNSET:
+            field_dict["first_id"] = first_id
         if has_more is not UNSET:
             field_dict["has_more"] = has_more
+        if last_id is not UNSET:
+            field_dict["last_id"] = last_id
         if object_ is not UNSET:
             field_dict["object"] = object_
 
@@ -65,7 +85,25 @@ class FileList:
 
             data.append(data_item)
 
+        def _parse_first_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        first_id = _parse_first_id(d.pop("first_id", UNSET))
+
         has_more = d.pop("has_more", UNSET)
+
+        def _parse_last_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        last_id = _parse_last_id(d.pop("last_id", UNSET))
 
         object_ = cast(Literal["list"] | Unset, d.pop("object", UNSET))
         if object_ != "list" and not isinstance(object_, Unset):
@@ -73,7 +111,9 @@ class FileList:
 
         file_list = cls(
             data=data,
+            first_id=first_id,
             has_more=has_more,
+            last_id=last_id,
             object_=object_,
         )
 

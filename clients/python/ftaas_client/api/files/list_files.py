@@ -7,14 +7,48 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.file_list import FileList
-from ...types import Response
+from ...models.list_files_order import ListFilesOrder
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    after: None | str | Unset = UNSET,
+    limit: int | Unset = 10000,
+    order: ListFilesOrder | Unset = ListFilesOrder.DESC,
+    purpose: None | str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_after: None | str | Unset
+    if isinstance(after, Unset):
+        json_after = UNSET
+    else:
+        json_after = after
+    params["after"] = json_after
+
+    params["limit"] = limit
+
+    json_order: str | Unset = UNSET
+    if not isinstance(order, Unset):
+        json_order = order.value
+
+    params["order"] = json_order
+
+    json_purpose: None | str | Unset
+    if isinstance(purpose, Unset):
+        json_purpose = UNSET
+    else:
+        json_purpose = purpose
+    params["purpose"] = json_purpose
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/files",
+        "params": params,
     }
 
     return _kwargs
@@ -66,8 +100,19 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    after: None | str | Unset = UNSET,
+    limit: int | Unset = 10000,
+    order: ListFilesOrder | Unset = ListFilesOrder.DESC,
+    purpose: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | FileList]:
     """List the caller's files, newest first
+
+    Args:
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
+        limit (int | Unset): Page size (OpenAI's: 1 to 10,000) Default: 10000.
+        order (ListFilesOrder | Unset): By creation time Default: ListFilesOrder.DESC.
+        purpose (None | str | Unset): Only files of this purpose
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -77,7 +122,12 @@ def sync_detailed(
         Response[ErrorBody | FileList]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        after=after,
+        limit=limit,
+        order=order,
+        purpose=purpose,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -89,8 +139,19 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    after: None | str | Unset = UNSET,
+    limit: int | Unset = 10000,
+    order: ListFilesOrder | Unset = ListFilesOrder.DESC,
+    purpose: None | str | Unset = UNSET,
 ) -> ErrorBody | FileList | None:
     """List the caller's files, newest first
+
+    Args:
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
+        limit (int | Unset): Page size (OpenAI's: 1 to 10,000) Default: 10000.
+        order (ListFilesOrder | Unset): By creation time Default: ListFilesOrder.DESC.
+        purpose (None | str | Unset): Only files of this purpose
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,14 +163,29 @@ def sync(
 
     return sync_detailed(
         client=client,
+        after=after,
+        limit=limit,
+        order=order,
+        purpose=purpose,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    after: None | str | Unset = UNSET,
+    limit: int | Unset = 10000,
+    order: ListFilesOrder | Unset = ListFilesOrder.DESC,
+    purpose: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | FileList]:
     """List the caller's files, newest first
+
+    Args:
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
+        limit (int | Unset): Page size (OpenAI's: 1 to 10,000) Default: 10000.
+        order (ListFilesOrder | Unset): By creation time Default: ListFilesOrder.DESC.
+        purpose (None | str | Unset): Only files of this purpose
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,7 +195,12 @@ async def asyncio_detailed(
         Response[ErrorBody | FileList]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        after=after,
+        limit=limit,
+        order=order,
+        purpose=purpose,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -129,8 +210,19 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    after: None | str | Unset = UNSET,
+    limit: int | Unset = 10000,
+    order: ListFilesOrder | Unset = ListFilesOrder.DESC,
+    purpose: None | str | Unset = UNSET,
 ) -> ErrorBody | FileList | None:
     """List the caller's files, newest first
+
+    Args:
+        after (None | str | Unset): The last id of the previous page; empty or absent for the
+            first page
+        limit (int | Unset): Page size (OpenAI's: 1 to 10,000) Default: 10000.
+        order (ListFilesOrder | Unset): By creation time Default: ListFilesOrder.DESC.
+        purpose (None | str | Unset): Only files of this purpose
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,5 +235,9 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            after=after,
+            limit=limit,
+            order=order,
+            purpose=purpose,
         )
     ).parsed

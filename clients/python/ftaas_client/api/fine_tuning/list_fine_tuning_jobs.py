@@ -91,6 +91,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | FineTuningJobList]:
     """List fine-tuning jobs, newest first
 
+     `metadata[KEY]=VALUE` (any number of them, as OpenAI's SDKs send `metadata={...}`) lists only the
+    jobs whose metadata has each of those values.
+
     Args:
         after (None | str | Unset): The last id of the previous page; empty or absent for the
             first page
@@ -124,6 +127,9 @@ def sync(
 ) -> ErrorBody | FineTuningJobList | None:
     """List fine-tuning jobs, newest first
 
+     `metadata[KEY]=VALUE` (any number of them, as OpenAI's SDKs send `metadata={...}`) lists only the
+    jobs whose metadata has each of those values.
+
     Args:
         after (None | str | Unset): The last id of the previous page; empty or absent for the
             first page
@@ -151,6 +157,9 @@ async def asyncio_detailed(
     limit: int | Unset = 20,
 ) -> Response[ErrorBody | FineTuningJobList]:
     """List fine-tuning jobs, newest first
+
+     `metadata[KEY]=VALUE` (any number of them, as OpenAI's SDKs send `metadata={...}`) lists only the
+    jobs whose metadata has each of those values.
 
     Args:
         after (None | str | Unset): The last id of the previous page; empty or absent for the
@@ -182,6 +191,9 @@ async def asyncio(
     limit: int | Unset = 20,
 ) -> ErrorBody | FineTuningJobList | None:
     """List fine-tuning jobs, newest first
+
+     `metadata[KEY]=VALUE` (any number of them, as OpenAI's SDKs send `metadata={...}`) lists only the
+    jobs whose metadata has each of those values.
 
     Args:
         after (None | str | Unset): The last id of the previous page; empty or absent for the
