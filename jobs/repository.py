@@ -67,6 +67,14 @@ class FileRepository:
             raise RecordNotFound(file_id) from None
         return _owned(FileRecord.model_validate(data), tenant, file_id)
 
+    async def delete(self, tenant: str, file_id: str) -> None:
+        """The record first (a file without one does not exist), then the content."""
+        def delete() -> None:
+            self.store.delete(_key(keys.file_record, tenant, file_id))
+            self.store.delete(_key(keys.file_content, tenant, file_id))
+
+        await asyncio.to_thread(delete)
+
     async def list(self, tenant: str) -> list[FileRecord]:
         def load() -> list[FileRecord]:
             return [
@@ -265,6 +273,15 @@ class ModelRepository:
 
     async def get(self, tenant: str, model_id: str) -> ModelManifest:
         return await asyncio.to_thread(self.read, tenant, model_id)
+
+    async def delete(self, tenant: str, model_id: str) -> None:
+        """The manifest first (a model without one does not exist: nothing resolves it from then on), then every file
+        of every attempt's upload."""
+        def delete() -> None:
+            self.store.delete(_key(keys.model_manifest, tenant, model_id))
+            self.store.delete_prefix(_key(keys.model_prefix, tenant, model_id))
+
+        await asyncio.to_thread(delete)
 
     async def list(self, tenant: str) -> list[ModelManifest]:
         def load() -> list[ModelManifest]:

@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
@@ -9,9 +9,9 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Stream
 
 from service.dependencies import Deps, Tenant
-from service.errors import BODY_RESPONSES, ERROR_RESPONSES, InvalidRequest
+from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest
 from service.files import service
-from service.files.schemas import FileList, FileObject, FileUpload
+from service.files.schemas import FileDeleted, FileList, FileObject, FileUpload
 from service.pagination import After, cursor
 
 FilesLimit = Annotated[int, QueryParameter(ge=1, le=10000, description="Page size (OpenAI's: 1 to 10,000)")]
@@ -88,6 +88,14 @@ class FilesController(Controller):
     @get("/{file_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_file", summary="Get a file's record")
     async def retrieve_file(self, services: Deps, tenant: Tenant, file_id: FromPath[str]) -> FileObject:
         return FileObject.from_record(await service.get_file(services, tenant, file_id))
+
+    @delete(
+        "/{file_id:str}", responses=CONFLICT_RESPONSES, operation_id="delete_file", status_code=200,
+        summary="Delete a file", description="A file that a job which has not ended trains on cannot be deleted (409).",
+    )
+    async def delete_file(self, services: Deps, tenant: Tenant, file_id: FromPath[str]) -> FileDeleted:
+        await service.delete_file(services, tenant, file_id)
+        return FileDeleted(id=file_id)
 
     @get(
         "/{file_id:str}/content", responses=ERROR_RESPONSES, operation_id="retrieve_file_content",

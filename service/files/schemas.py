@@ -44,3 +44,9 @@ class FileList(BaseModel):
     has_more: bool = False
     first_id: str | None = None
     last_id: str | None = None
+
+
+class FileDeleted(BaseModel):
+    id: str
+    object: Literal["file"] = "file"
+    deleted: bool = True

@@ -15,7 +15,8 @@ from jobs.records import FileRecord
 from jobs.repository import RecordNotFound
 from jobs.store import Store
 from service.dependencies import Services
-from service.errors import InvalidRequest, NotFound, PayloadTooLarge, quoted
+from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, quoted
+from service.fine_tuning.service import unfinished_jobs
 from service.pagination import page_after
 
 ACCEPTED_PURPOSES = ("fine-tune",)
@@ -106,6 +107,17 @@ async def get_file(services: Services, tenant: str, file_id: str) -> FileRecord:
         return await services.files.get(tenant, file_id)
     except RecordNotFound:
         raise NotFound(f"no file {quoted(file_id)}", param="file_id") from None
+
+
+async def delete_file(services: Services, tenant: str, file_id: str) -> None:
+    """Delete a file, unless a job that has not ended trains on it (it reads the file again when it resumes)."""
+    await get_file(services, tenant, file_id)
+    users = [job.id for job in await unfinished_jobs(services, tenant)
+             if file_id in (job.spec.training_file, job.spec.validation_file)]
+    if users:
+        raise Conflict(f"file {file_id} is used by job{'s' if len(users) > 1 else ''} {', '.join(users)}, which "
+                       "has not ended; cancel it or let it finish, then delete the file", param="file_id")
+    await services.files.delete(tenant, file_id)
 
 
 async def file_content(services: Services, tenant: str, file_id: str) -> AsyncIterator[bytes]:

@@ -107,3 +107,47 @@ def test_a_record_under_one_tenant_that_names_another_is_not_served(api, alphas)
     planted = FileRecord(id="file-planted", tenant="alpha", filename="x.jsonl", purpose="fine-tune", bytes=1, sha256="0")
     store.put_json(keys.file_record("beta", "file-planted"), planted.model_dump())
     assert api.get("/v1/files/file-planted", headers=BETA).status_code == 404
+
+
+def test_deleting_a_model_or_a_file_takes_it_away_for_good_and_only_for_its_owner(api, alphas):
+    import openai
+
+    def sdk(key: str) -> openai.OpenAI:
+        return openai.OpenAI(base_url=f"{api.base_url}/v1", api_key=key, http_client=api, max_retries=0)
+
+    alpha, beta, model, store = sdk("sk-alpha"), sdk("sk-beta"), alphas["model"], store_of(api)
+    with pytest.raises(openai.NotFoundError):
+        beta.models.delete(model)
+    with pytest.raises(openai.BadRequestError, match="base model"):
+        alpha.models.delete(BASE)
+    with pytest.raises(openai.BadRequestError, match="is a checkpoint of a job"):
+        alpha.models.delete(alphas["checkpoint"].fine_tuned_model_checkpoint)
+    continuing = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={"model": model, "training_file": alphas["file"]})
+    assert continuing.status_code == 200, continuing.text
+    with pytest.raises(openai.ConflictError, match=continuing.json()["id"]):
+        alpha.models.delete(model)
+    assert api.post(f"/v1/fine_tuning/jobs/{continuing.json()['id']}/cancel", headers=ALPHA).status_code == 200
+
+    deleted = alpha.models.delete(model)
+    assert (deleted.id, deleted.object, deleted.deleted) == (model, "model", True)
+    assert model not in [m.id for m in alpha.models.list()]
+    with pytest.raises(openai.NotFoundError):
+        alpha.models.retrieve(model)
+    assert list(store.list_keys(keys.model_prefix("alpha", model))) == []
+    chat = api.post("/v1/chat/completions", headers=ALPHA, json={"model": model, "messages": [{"role": "user", "content": "hi"}]})
+    assert chat.status_code == 404, chat.text
+
+    # The job that trains on the file has not ended: the file stays until it has.
+    with pytest.raises(openai.ConflictError, match=alphas["job"]):
+        alpha.files.delete(alphas["file"])
+    with pytest.raises(openai.NotFoundError):
+        beta.files.delete(alphas["file"])
+    assert api.post(f"/v1/fine_tuning/jobs/{alphas['job']}/cancel", headers=ALPHA).status_code == 200
+    deleted = alpha.files.delete(alphas["file"])
+    assert (deleted.id, deleted.object, deleted.deleted) == (alphas["file"], "file", True)
+    with pytest.raises(openai.NotFoundError):
+        alpha.files.retrieve(alphas["file"])
+    assert api.get(f"/v1/files/{alphas['file']}/content", headers=ALPHA).status_code == 404
+    assert not store.exists(keys.file_content("alpha", alphas["file"]))
+    with pytest.raises(openai.NotFoundError):
+        alpha.files.delete(alphas["file"])

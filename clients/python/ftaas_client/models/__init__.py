@@ -31,6 +31,7 @@ from .dpo_method import DpoMethod
 from .early_stopping import EarlyStopping
 from .error_body import ErrorBody
 from .error_detail import ErrorDetail
+from .file_deleted import FileDeleted
 from .file_list import FileList
 from .file_object import FileObject
 from .file_object_status import FileObjectStatus
@@ -67,6 +68,7 @@ from .list_files_order import ListFilesOrder
 from .lora_training import LoraTraining
 from .method import Method
 from .method_type import MethodType
+from .model_deleted import ModelDeleted
 from .model_list import ModelList
 from .model_object import ModelObject
 from .prefix_tuning import PrefixTuning
@@ -114,6 +116,7 @@ __all__ = (
     "EarlyStopping",
     "ErrorBody",
     "ErrorDetail",
+    "FileDeleted",
     "FileList",
     "FileObject",
     "FileObjectStatus",
@@ -150,6 +153,7 @@ __all__ = (
     "LoraTraining",
     "Method",
     "MethodType",
+    "ModelDeleted",
     "ModelList",
     "ModelObject",
     "PrefixTuning",
