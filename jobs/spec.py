@@ -80,6 +80,9 @@ MAX_NODES = 1024
 MAX_PROCS_PER_NODE = 1024
 
 
+KEYWORDS = ("auto", "all-linear")  # what a field may say instead of a value (service/openapi_keywords.py)
+
+
 def _keyword_or(keyword: str, value_type: Any, expected: str) -> Any:
     """A field that is either `keyword` (like "auto") or a value of `value_type`, with one clear error message."""
     message = f"must be '{keyword}' or {expected}"

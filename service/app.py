@@ -21,6 +21,7 @@ from jobs.store import open_store
 from service import health, proxy
 from service.auth import require_api_key
 from service.dependencies import Services, provide_services, provide_tenant
+from service.openapi_keywords import KeywordsAsEnums
 from service.errors import EXCEPTION_HANDLERS
 from service.files.controller import FilesController
 from service.fine_tuning.controller import FineTuningController
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "metrics": metrics}),
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
         logging_config=None,  # keep the process's JSON log lines (service.logs)
+        plugins=[KeywordsAsEnums()],
         openapi_config=OpenAPIConfig(
             title="ftaas", version="0.1.0",
             description="Self-hosted fine-tuning as a service, speaking the OpenAI wire format.",

@@ -21,12 +21,19 @@ from .completion_logprobs_top_logprobs_type_0_item import CompletionLogprobsTopL
 from .completion_request import CompletionRequest
 from .completion_request_logit_bias_type_0 import CompletionRequestLogitBiasType0
 from .compute import Compute
+from .compute_num_proc_per_node_type_0 import ComputeNumProcPerNodeType0
 from .compute_strategy import ComputeStrategy
 from .dpo_hyperparameters import DpoHyperparameters
+from .dpo_hyperparameters_batch_size_type_0 import DpoHyperparametersBatchSizeType0
+from .dpo_hyperparameters_beta_type_0 import DpoHyperparametersBetaType0
 from .dpo_hyperparameters_class_weights_type_1 import DpoHyperparametersClassWeightsType1
 from .dpo_hyperparameters_class_weights_type_2_type_1 import DpoHyperparametersClassWeightsType2Type1
 from .dpo_hyperparameters_class_weights_type_3_type_1 import DpoHyperparametersClassWeightsType3Type1
+from .dpo_hyperparameters_gradient_checkpointing_type_0 import DpoHyperparametersGradientCheckpointingType0
+from .dpo_hyperparameters_learning_rate_multiplier_type_0 import DpoHyperparametersLearningRateMultiplierType0
 from .dpo_hyperparameters_lr_scheduler import DpoHyperparametersLrScheduler
+from .dpo_hyperparameters_max_seq_length_type_0 import DpoHyperparametersMaxSeqLengthType0
+from .dpo_hyperparameters_n_epochs_type_0 import DpoHyperparametersNEpochsType0
 from .dpo_method import DpoMethod
 from .early_stopping import EarlyStopping
 from .error_body import ErrorBody
@@ -54,18 +61,29 @@ from .full_training import FullTraining
 from .gradual_unfreezing import GradualUnfreezing
 from .healthz_response_200 import HealthzResponse200
 from .hyperparameters import Hyperparameters
+from .hyperparameters_batch_size_type_0 import HyperparametersBatchSizeType0
 from .hyperparameters_class_weights_type_1 import HyperparametersClassWeightsType1
 from .hyperparameters_class_weights_type_2_type_1 import HyperparametersClassWeightsType2Type1
 from .hyperparameters_class_weights_type_3_type_1 import HyperparametersClassWeightsType3Type1
+from .hyperparameters_gradient_checkpointing_type_0 import HyperparametersGradientCheckpointingType0
+from .hyperparameters_learning_rate_multiplier_type_0 import HyperparametersLearningRateMultiplierType0
 from .hyperparameters_lr_scheduler import HyperparametersLrScheduler
+from .hyperparameters_max_seq_length_type_0 import HyperparametersMaxSeqLengthType0
+from .hyperparameters_n_epochs_type_0 import HyperparametersNEpochsType0
 from .hyperparameters_object import HyperparametersObject
+from .hyperparameters_object_batch_size_type_1 import HyperparametersObjectBatchSizeType1
+from .hyperparameters_object_learning_rate_multiplier_type_1 import HyperparametersObjectLearningRateMultiplierType1
+from .hyperparameters_object_n_epochs_type_1 import HyperparametersObjectNEpochsType1
 from .ia_3_training import Ia3Training
+from .ia_3_training_feedforward_modules_type_0 import Ia3TrainingFeedforwardModulesType0
+from .ia_3_training_target_modules_type_0 import Ia3TrainingTargetModulesType0
 from .job_error_object import JobErrorObject
 from .job_progress import JobProgress
 from .job_spec import JobSpec
 from .job_spec_metadata_type_0 import JobSpecMetadataType0
 from .list_files_order import ListFilesOrder
 from .lora_training import LoraTraining
+from .lora_training_target_modules_type_0 import LoraTrainingTargetModulesType0
 from .method import Method
 from .method_type import MethodType
 from .model_deleted import ModelDeleted
@@ -75,6 +93,7 @@ from .prefix_tuning import PrefixTuning
 from .prompt_tuning import PromptTuning
 from .qlora_training import QloraTraining
 from .qlora_training_compute_dtype import QloraTrainingComputeDtype
+from .qlora_training_target_modules_type_0 import QloraTrainingTargetModulesType0
 from .readiness import Readiness
 from .readiness_checks import ReadinessChecks
 from .readiness_status import ReadinessStatus
@@ -106,12 +125,19 @@ __all__ = (
     "CompletionRequest",
     "CompletionRequestLogitBiasType0",
     "Compute",
+    "ComputeNumProcPerNodeType0",
     "ComputeStrategy",
     "DpoHyperparameters",
+    "DpoHyperparametersBatchSizeType0",
+    "DpoHyperparametersBetaType0",
     "DpoHyperparametersClassWeightsType1",
     "DpoHyperparametersClassWeightsType2Type1",
     "DpoHyperparametersClassWeightsType3Type1",
+    "DpoHyperparametersGradientCheckpointingType0",
+    "DpoHyperparametersLearningRateMultiplierType0",
     "DpoHyperparametersLrScheduler",
+    "DpoHyperparametersMaxSeqLengthType0",
+    "DpoHyperparametersNEpochsType0",
     "DpoMethod",
     "EarlyStopping",
     "ErrorBody",
@@ -139,18 +165,29 @@ __all__ = (
     "GradualUnfreezing",
     "HealthzResponse200",
     "Hyperparameters",
+    "HyperparametersBatchSizeType0",
     "HyperparametersClassWeightsType1",
     "HyperparametersClassWeightsType2Type1",
     "HyperparametersClassWeightsType3Type1",
+    "HyperparametersGradientCheckpointingType0",
+    "HyperparametersLearningRateMultiplierType0",
     "HyperparametersLrScheduler",
+    "HyperparametersMaxSeqLengthType0",
+    "HyperparametersNEpochsType0",
     "HyperparametersObject",
+    "HyperparametersObjectBatchSizeType1",
+    "HyperparametersObjectLearningRateMultiplierType1",
+    "HyperparametersObjectNEpochsType1",
     "Ia3Training",
+    "Ia3TrainingFeedforwardModulesType0",
+    "Ia3TrainingTargetModulesType0",
     "JobErrorObject",
     "JobProgress",
     "JobSpec",
     "JobSpecMetadataType0",
     "ListFilesOrder",
     "LoraTraining",
+    "LoraTrainingTargetModulesType0",
     "Method",
     "MethodType",
     "ModelDeleted",
@@ -160,6 +197,7 @@ __all__ = (
     "PromptTuning",
     "QloraTraining",
     "QloraTrainingComputeDtype",
+    "QloraTrainingTargetModulesType0",
     "Readiness",
     "ReadinessChecks",
     "ReadinessStatus",

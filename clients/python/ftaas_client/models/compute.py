@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.compute_num_proc_per_node_type_0 import ComputeNumProcPerNodeType0
 from ..models.compute_strategy import ComputeStrategy
 from ..types import UNSET, Unset
 
@@ -18,24 +19,26 @@ class Compute:
     Attributes:
         num_nodes (int | Unset): Machines to train on; more than one runs the job as a Kubeflow Trainer TrainJob.
             Default: 1.
-        num_proc_per_node (int | Literal['auto'] | Unset): Training processes on each node (auto: one per accelerator,
-            one on CPU). Default: 'auto'.
+        num_proc_per_node (ComputeNumProcPerNodeType0 | int | Unset): Training processes on each node (auto: one per
+            accelerator, one on CPU). Default: ComputeNumProcPerNodeType0.AUTO.
         strategy (ComputeStrategy | Unset): How the processes share the work: ddp (each holds the whole model), fsdp
             (FSDP2 shards parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning, DDP for the
             adapter methods). Default: ComputeStrategy.AUTO.
     """
 
     num_nodes: int | Unset = 1
-    num_proc_per_node: int | Literal["auto"] | Unset = "auto"
+    num_proc_per_node: ComputeNumProcPerNodeType0 | int | Unset = ComputeNumProcPerNodeType0.AUTO
     strategy: ComputeStrategy | Unset = ComputeStrategy.AUTO
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         num_nodes = self.num_nodes
 
-        num_proc_per_node: int | Literal["auto"] | Unset
+        num_proc_per_node: int | str | Unset
         if isinstance(self.num_proc_per_node, Unset):
             num_proc_per_node = UNSET
+        elif isinstance(self.num_proc_per_node, ComputeNumProcPerNodeType0):
+            num_proc_per_node = self.num_proc_per_node.value
         else:
             num_proc_per_node = self.num_proc_per_node
 
@@ -60,14 +63,18 @@ class Compute:
         d = dict(src_dict)
         num_nodes = d.pop("num_nodes", UNSET)
 
-        def _parse_num_proc_per_node(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_num_proc_per_node(data: object) -> ComputeNumProcPerNodeType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            num_proc_per_node_type_0 = cast(Literal["auto"], data)
-            if num_proc_per_node_type_0 != "auto":
-                raise ValueError(f"num_proc_per_node_type_0 must match const 'auto', got '{num_proc_per_node_type_0}'")
-            return num_proc_per_node_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                num_proc_per_node_type_0 = ComputeNumProcPerNodeType0(data)
+
+                return num_proc_per_node_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ComputeNumProcPerNodeType0 | int | Unset, data)
 
         num_proc_per_node = _parse_num_proc_per_node(d.pop("num_proc_per_node", UNSET))
 

@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.dpo_hyperparameters_batch_size_type_0 import DpoHyperparametersBatchSizeType0
+from ..models.dpo_hyperparameters_beta_type_0 import DpoHyperparametersBetaType0
 from ..models.dpo_hyperparameters_class_weights_type_1 import DpoHyperparametersClassWeightsType1
 from ..models.dpo_hyperparameters_class_weights_type_2_type_1 import DpoHyperparametersClassWeightsType2Type1
 from ..models.dpo_hyperparameters_class_weights_type_3_type_1 import DpoHyperparametersClassWeightsType3Type1
+from ..models.dpo_hyperparameters_gradient_checkpointing_type_0 import DpoHyperparametersGradientCheckpointingType0
+from ..models.dpo_hyperparameters_learning_rate_multiplier_type_0 import DpoHyperparametersLearningRateMultiplierType0
 from ..models.dpo_hyperparameters_lr_scheduler import DpoHyperparametersLrScheduler
+from ..models.dpo_hyperparameters_max_seq_length_type_0 import DpoHyperparametersMaxSeqLengthType0
+from ..models.dpo_hyperparameters_n_epochs_type_0 import DpoHyperparametersNEpochsType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -23,9 +29,9 @@ T = TypeVar("T", bound="DpoHyperparameters")
 class DpoHyperparameters:
     """
     Attributes:
-        batch_size (int | Literal['auto'] | Unset):  Default: 'auto'.
-        beta (float | Literal['auto'] | Unset): How far the policy may move from the reference model (auto: 0.1).
-            Default: 'auto'.
+        batch_size (DpoHyperparametersBatchSizeType0 | int | Unset):  Default: DpoHyperparametersBatchSizeType0.AUTO.
+        beta (DpoHyperparametersBetaType0 | float | Unset): How far the policy may move from the reference model (auto:
+            0.1). Default: DpoHyperparametersBetaType0.AUTO.
         checkpoint_every (int | None | Unset): Write a checkpoint every this many steps.
         class_weights (DpoHyperparametersClassWeightsType1 | DpoHyperparametersClassWeightsType2Type1 |
             DpoHyperparametersClassWeightsType3Type1 | None | Unset): Classification only: weigh each class's loss by the
@@ -34,20 +40,22 @@ class DpoHyperparameters:
         eval_every (int | None | Unset): Evaluate every this many steps; instead of n_evals.
         gradient_accumulation_steps (int | Unset): Batches whose gradients are summed before each optimizer step.
             Default: 1.
-        gradient_checkpointing (bool | Literal['auto'] | Unset): Recompute activations in the backward pass: less
-            memory, ~30% slower. "auto": on only when one training example alone exceeds the worker's activation memory
-            budget (larger batches are split into several forwards instead, which gives the same gradients). Default:
-            'auto'.
+        gradient_checkpointing (bool | DpoHyperparametersGradientCheckpointingType0 | Unset): Recompute activations in
+            the backward pass: less memory, ~30% slower. "auto": on only when one training example alone exceeds the
+            worker's activation memory budget (larger batches are split into several forwards instead, which gives the same
+            gradients). Default: DpoHyperparametersGradientCheckpointingType0.AUTO.
         learning_rate (float | None | Unset): Absolute peak learning rate; an alternative to learning_rate_multiplier.
-        learning_rate_multiplier (float | Literal['auto'] | Unset):  Default: 'auto'.
+        learning_rate_multiplier (DpoHyperparametersLearningRateMultiplierType0 | float | Unset):  Default:
+            DpoHyperparametersLearningRateMultiplierType0.AUTO.
         lr_cycles (int | None | Unset): Restarts for lr_scheduler cosine_with_restarts (default 2).
         lr_scheduler (DpoHyperparametersLrScheduler | Unset):  Default: DpoHyperparametersLrScheduler.LINEAR.
         max_grad_norm (float | Unset): Gradient-norm clipping; 0 turns it off. Default: 1.0.
-        max_seq_length (int | Literal['auto'] | Unset):  Default: 'auto'.
+        max_seq_length (DpoHyperparametersMaxSeqLengthType0 | int | Unset):  Default:
+            DpoHyperparametersMaxSeqLengthType0.AUTO.
         max_steps (int | None | Unset): Train for exactly this many optimizer steps (epochs repeat as needed); instead
             of n_epochs.
         n_checkpoints (int | None | Unset): Checkpoints to write, evenly spaced; a stopped job resumes from the latest.
-        n_epochs (int | Literal['auto'] | Unset):  Default: 'auto'.
+        n_epochs (DpoHyperparametersNEpochsType0 | int | Unset):  Default: DpoHyperparametersNEpochsType0.AUTO.
         n_evals (int | None | Unset): Evaluations on the validation file, evenly spaced (default: one per epoch).
         packing (bool | Unset): Concatenate examples into rows without padding (chat, prompt/completion, text). Default:
             False.
@@ -55,8 +63,8 @@ class DpoHyperparameters:
         weight_decay (float | Unset):  Default: 0.0.
     """
 
-    batch_size: int | Literal["auto"] | Unset = "auto"
-    beta: float | Literal["auto"] | Unset = "auto"
+    batch_size: DpoHyperparametersBatchSizeType0 | int | Unset = DpoHyperparametersBatchSizeType0.AUTO
+    beta: DpoHyperparametersBetaType0 | float | Unset = DpoHyperparametersBetaType0.AUTO
     checkpoint_every: int | None | Unset = UNSET
     class_weights: (
         DpoHyperparametersClassWeightsType1
@@ -68,16 +76,20 @@ class DpoHyperparameters:
     early_stopping: EarlyStopping | None | Unset = UNSET
     eval_every: int | None | Unset = UNSET
     gradient_accumulation_steps: int | Unset = 1
-    gradient_checkpointing: bool | Literal["auto"] | Unset = "auto"
+    gradient_checkpointing: bool | DpoHyperparametersGradientCheckpointingType0 | Unset = (
+        DpoHyperparametersGradientCheckpointingType0.AUTO
+    )
     learning_rate: float | None | Unset = UNSET
-    learning_rate_multiplier: float | Literal["auto"] | Unset = "auto"
+    learning_rate_multiplier: DpoHyperparametersLearningRateMultiplierType0 | float | Unset = (
+        DpoHyperparametersLearningRateMultiplierType0.AUTO
+    )
     lr_cycles: int | None | Unset = UNSET
     lr_scheduler: DpoHyperparametersLrScheduler | Unset = DpoHyperparametersLrScheduler.LINEAR
     max_grad_norm: float | Unset = 1.0
-    max_seq_length: int | Literal["auto"] | Unset = "auto"
+    max_seq_length: DpoHyperparametersMaxSeqLengthType0 | int | Unset = DpoHyperparametersMaxSeqLengthType0.AUTO
     max_steps: int | None | Unset = UNSET
     n_checkpoints: int | None | Unset = UNSET
-    n_epochs: int | Literal["auto"] | Unset = "auto"
+    n_epochs: DpoHyperparametersNEpochsType0 | int | Unset = DpoHyperparametersNEpochsType0.AUTO
     n_evals: int | None | Unset = UNSET
     packing: bool | Unset = False
     warmup_ratio: float | Unset = 0.0
@@ -87,15 +99,19 @@ class DpoHyperparameters:
     def to_dict(self) -> dict[str, Any]:
         from ..models.early_stopping import EarlyStopping  # noqa: PLC0415
 
-        batch_size: int | Literal["auto"] | Unset
+        batch_size: int | str | Unset
         if isinstance(self.batch_size, Unset):
             batch_size = UNSET
+        elif isinstance(self.batch_size, DpoHyperparametersBatchSizeType0):
+            batch_size = self.batch_size.value
         else:
             batch_size = self.batch_size
 
-        beta: float | Literal["auto"] | Unset
+        beta: float | str | Unset
         if isinstance(self.beta, Unset):
             beta = UNSET
+        elif isinstance(self.beta, DpoHyperparametersBetaType0):
+            beta = self.beta.value
         else:
             beta = self.beta
 
@@ -133,9 +149,11 @@ class DpoHyperparameters:
 
         gradient_accumulation_steps = self.gradient_accumulation_steps
 
-        gradient_checkpointing: bool | Literal["auto"] | Unset
+        gradient_checkpointing: bool | str | Unset
         if isinstance(self.gradient_checkpointing, Unset):
             gradient_checkpointing = UNSET
+        elif isinstance(self.gradient_checkpointing, DpoHyperparametersGradientCheckpointingType0):
+            gradient_checkpointing = self.gradient_checkpointing.value
         else:
             gradient_checkpointing = self.gradient_checkpointing
 
@@ -145,9 +163,11 @@ class DpoHyperparameters:
         else:
             learning_rate = self.learning_rate
 
-        learning_rate_multiplier: float | Literal["auto"] | Unset
+        learning_rate_multiplier: float | str | Unset
         if isinstance(self.learning_rate_multiplier, Unset):
             learning_rate_multiplier = UNSET
+        elif isinstance(self.learning_rate_multiplier, DpoHyperparametersLearningRateMultiplierType0):
+            learning_rate_multiplier = self.learning_rate_multiplier.value
         else:
             learning_rate_multiplier = self.learning_rate_multiplier
 
@@ -163,9 +183,11 @@ class DpoHyperparameters:
 
         max_grad_norm = self.max_grad_norm
 
-        max_seq_length: int | Literal["auto"] | Unset
+        max_seq_length: int | str | Unset
         if isinstance(self.max_seq_length, Unset):
             max_seq_length = UNSET
+        elif isinstance(self.max_seq_length, DpoHyperparametersMaxSeqLengthType0):
+            max_seq_length = self.max_seq_length.value
         else:
             max_seq_length = self.max_seq_length
 
@@ -181,9 +203,11 @@ class DpoHyperparameters:
         else:
             n_checkpoints = self.n_checkpoints
 
-        n_epochs: int | Literal["auto"] | Unset
+        n_epochs: int | str | Unset
         if isinstance(self.n_epochs, Unset):
             n_epochs = UNSET
+        elif isinstance(self.n_epochs, DpoHyperparametersNEpochsType0):
+            n_epochs = self.n_epochs.value
         else:
             n_epochs = self.n_epochs
 
@@ -253,25 +277,33 @@ class DpoHyperparameters:
 
         d = dict(src_dict)
 
-        def _parse_batch_size(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_batch_size(data: object) -> DpoHyperparametersBatchSizeType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            batch_size_type_0 = cast(Literal["auto"], data)
-            if batch_size_type_0 != "auto":
-                raise ValueError(f"batch_size_type_0 must match const 'auto', got '{batch_size_type_0}'")
-            return batch_size_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_size_type_0 = DpoHyperparametersBatchSizeType0(data)
+
+                return batch_size_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoHyperparametersBatchSizeType0 | int | Unset, data)
 
         batch_size = _parse_batch_size(d.pop("batch_size", UNSET))
 
-        def _parse_beta(data: object) -> float | Literal["auto"] | Unset:
+        def _parse_beta(data: object) -> DpoHyperparametersBetaType0 | float | Unset:
             if isinstance(data, Unset):
                 return data
-            beta_type_0 = cast(Literal["auto"], data)
-            if beta_type_0 != "auto":
-                raise ValueError(f"beta_type_0 must match const 'auto', got '{beta_type_0}'")
-            return beta_type_0
-            return cast(float | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                beta_type_0 = DpoHyperparametersBetaType0(data)
+
+                return beta_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoHyperparametersBetaType0 | float | Unset, data)
 
         beta = _parse_beta(d.pop("beta", UNSET))
 
@@ -360,16 +392,18 @@ class DpoHyperparameters:
 
         gradient_accumulation_steps = d.pop("gradient_accumulation_steps", UNSET)
 
-        def _parse_gradient_checkpointing(data: object) -> bool | Literal["auto"] | Unset:
+        def _parse_gradient_checkpointing(data: object) -> bool | DpoHyperparametersGradientCheckpointingType0 | Unset:
             if isinstance(data, Unset):
                 return data
-            gradient_checkpointing_type_0 = cast(Literal["auto"], data)
-            if gradient_checkpointing_type_0 != "auto":
-                raise ValueError(
-                    f"gradient_checkpointing_type_0 must match const 'auto', got '{gradient_checkpointing_type_0}'"
-                )
-            return gradient_checkpointing_type_0
-            return cast(bool | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                gradient_checkpointing_type_0 = DpoHyperparametersGradientCheckpointingType0(data)
+
+                return gradient_checkpointing_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(bool | DpoHyperparametersGradientCheckpointingType0 | Unset, data)
 
         gradient_checkpointing = _parse_gradient_checkpointing(d.pop("gradient_checkpointing", UNSET))
 
@@ -382,16 +416,20 @@ class DpoHyperparameters:
 
         learning_rate = _parse_learning_rate(d.pop("learning_rate", UNSET))
 
-        def _parse_learning_rate_multiplier(data: object) -> float | Literal["auto"] | Unset:
+        def _parse_learning_rate_multiplier(
+            data: object,
+        ) -> DpoHyperparametersLearningRateMultiplierType0 | float | Unset:
             if isinstance(data, Unset):
                 return data
-            learning_rate_multiplier_type_0 = cast(Literal["auto"], data)
-            if learning_rate_multiplier_type_0 != "auto":
-                raise ValueError(
-                    f"learning_rate_multiplier_type_0 must match const 'auto', got '{learning_rate_multiplier_type_0}'"
-                )
-            return learning_rate_multiplier_type_0
-            return cast(float | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                learning_rate_multiplier_type_0 = DpoHyperparametersLearningRateMultiplierType0(data)
+
+                return learning_rate_multiplier_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoHyperparametersLearningRateMultiplierType0 | float | Unset, data)
 
         learning_rate_multiplier = _parse_learning_rate_multiplier(d.pop("learning_rate_multiplier", UNSET))
 
@@ -413,14 +451,18 @@ class DpoHyperparameters:
 
         max_grad_norm = d.pop("max_grad_norm", UNSET)
 
-        def _parse_max_seq_length(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_max_seq_length(data: object) -> DpoHyperparametersMaxSeqLengthType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            max_seq_length_type_0 = cast(Literal["auto"], data)
-            if max_seq_length_type_0 != "auto":
-                raise ValueError(f"max_seq_length_type_0 must match const 'auto', got '{max_seq_length_type_0}'")
-            return max_seq_length_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                max_seq_length_type_0 = DpoHyperparametersMaxSeqLengthType0(data)
+
+                return max_seq_length_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoHyperparametersMaxSeqLengthType0 | int | Unset, data)
 
         max_seq_length = _parse_max_seq_length(d.pop("max_seq_length", UNSET))
 
@@ -442,14 +484,18 @@ class DpoHyperparameters:
 
         n_checkpoints = _parse_n_checkpoints(d.pop("n_checkpoints", UNSET))
 
-        def _parse_n_epochs(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_n_epochs(data: object) -> DpoHyperparametersNEpochsType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            n_epochs_type_0 = cast(Literal["auto"], data)
-            if n_epochs_type_0 != "auto":
-                raise ValueError(f"n_epochs_type_0 must match const 'auto', got '{n_epochs_type_0}'")
-            return n_epochs_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                n_epochs_type_0 = DpoHyperparametersNEpochsType0(data)
+
+                return n_epochs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DpoHyperparametersNEpochsType0 | int | Unset, data)
 
         n_epochs = _parse_n_epochs(d.pop("n_epochs", UNSET))
 

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.hyperparameters_batch_size_type_0 import HyperparametersBatchSizeType0
 from ..models.hyperparameters_class_weights_type_1 import HyperparametersClassWeightsType1
 from ..models.hyperparameters_class_weights_type_2_type_1 import HyperparametersClassWeightsType2Type1
 from ..models.hyperparameters_class_weights_type_3_type_1 import HyperparametersClassWeightsType3Type1
+from ..models.hyperparameters_gradient_checkpointing_type_0 import HyperparametersGradientCheckpointingType0
+from ..models.hyperparameters_learning_rate_multiplier_type_0 import HyperparametersLearningRateMultiplierType0
 from ..models.hyperparameters_lr_scheduler import HyperparametersLrScheduler
+from ..models.hyperparameters_max_seq_length_type_0 import HyperparametersMaxSeqLengthType0
+from ..models.hyperparameters_n_epochs_type_0 import HyperparametersNEpochsType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -23,7 +28,7 @@ T = TypeVar("T", bound="Hyperparameters")
 class Hyperparameters:
     """
     Attributes:
-        batch_size (int | Literal['auto'] | Unset):  Default: 'auto'.
+        batch_size (HyperparametersBatchSizeType0 | int | Unset):  Default: HyperparametersBatchSizeType0.AUTO.
         checkpoint_every (int | None | Unset): Write a checkpoint every this many steps.
         class_weights (HyperparametersClassWeightsType1 | HyperparametersClassWeightsType2Type1 |
             HyperparametersClassWeightsType3Type1 | None | Unset): Classification only: weigh each class's loss by the
@@ -32,20 +37,22 @@ class Hyperparameters:
         eval_every (int | None | Unset): Evaluate every this many steps; instead of n_evals.
         gradient_accumulation_steps (int | Unset): Batches whose gradients are summed before each optimizer step.
             Default: 1.
-        gradient_checkpointing (bool | Literal['auto'] | Unset): Recompute activations in the backward pass: less
-            memory, ~30% slower. "auto": on only when one training example alone exceeds the worker's activation memory
-            budget (larger batches are split into several forwards instead, which gives the same gradients). Default:
-            'auto'.
+        gradient_checkpointing (bool | HyperparametersGradientCheckpointingType0 | Unset): Recompute activations in the
+            backward pass: less memory, ~30% slower. "auto": on only when one training example alone exceeds the worker's
+            activation memory budget (larger batches are split into several forwards instead, which gives the same
+            gradients). Default: HyperparametersGradientCheckpointingType0.AUTO.
         learning_rate (float | None | Unset): Absolute peak learning rate; an alternative to learning_rate_multiplier.
-        learning_rate_multiplier (float | Literal['auto'] | Unset):  Default: 'auto'.
+        learning_rate_multiplier (float | HyperparametersLearningRateMultiplierType0 | Unset):  Default:
+            HyperparametersLearningRateMultiplierType0.AUTO.
         lr_cycles (int | None | Unset): Restarts for lr_scheduler cosine_with_restarts (default 2).
         lr_scheduler (HyperparametersLrScheduler | Unset):  Default: HyperparametersLrScheduler.LINEAR.
         max_grad_norm (float | Unset): Gradient-norm clipping; 0 turns it off. Default: 1.0.
-        max_seq_length (int | Literal['auto'] | Unset):  Default: 'auto'.
+        max_seq_length (HyperparametersMaxSeqLengthType0 | int | Unset):  Default:
+            HyperparametersMaxSeqLengthType0.AUTO.
         max_steps (int | None | Unset): Train for exactly this many optimizer steps (epochs repeat as needed); instead
             of n_epochs.
         n_checkpoints (int | None | Unset): Checkpoints to write, evenly spaced; a stopped job resumes from the latest.
-        n_epochs (int | Literal['auto'] | Unset):  Default: 'auto'.
+        n_epochs (HyperparametersNEpochsType0 | int | Unset):  Default: HyperparametersNEpochsType0.AUTO.
         n_evals (int | None | Unset): Evaluations on the validation file, evenly spaced (default: one per epoch).
         packing (bool | Unset): Concatenate examples into rows without padding (chat, prompt/completion, text). Default:
             False.
@@ -53,7 +60,7 @@ class Hyperparameters:
         weight_decay (float | Unset):  Default: 0.0.
     """
 
-    batch_size: int | Literal["auto"] | Unset = "auto"
+    batch_size: HyperparametersBatchSizeType0 | int | Unset = HyperparametersBatchSizeType0.AUTO
     checkpoint_every: int | None | Unset = UNSET
     class_weights: (
         HyperparametersClassWeightsType1
@@ -65,16 +72,20 @@ class Hyperparameters:
     early_stopping: EarlyStopping | None | Unset = UNSET
     eval_every: int | None | Unset = UNSET
     gradient_accumulation_steps: int | Unset = 1
-    gradient_checkpointing: bool | Literal["auto"] | Unset = "auto"
+    gradient_checkpointing: bool | HyperparametersGradientCheckpointingType0 | Unset = (
+        HyperparametersGradientCheckpointingType0.AUTO
+    )
     learning_rate: float | None | Unset = UNSET
-    learning_rate_multiplier: float | Literal["auto"] | Unset = "auto"
+    learning_rate_multiplier: float | HyperparametersLearningRateMultiplierType0 | Unset = (
+        HyperparametersLearningRateMultiplierType0.AUTO
+    )
     lr_cycles: int | None | Unset = UNSET
     lr_scheduler: HyperparametersLrScheduler | Unset = HyperparametersLrScheduler.LINEAR
     max_grad_norm: float | Unset = 1.0
-    max_seq_length: int | Literal["auto"] | Unset = "auto"
+    max_seq_length: HyperparametersMaxSeqLengthType0 | int | Unset = HyperparametersMaxSeqLengthType0.AUTO
     max_steps: int | None | Unset = UNSET
     n_checkpoints: int | None | Unset = UNSET
-    n_epochs: int | Literal["auto"] | Unset = "auto"
+    n_epochs: HyperparametersNEpochsType0 | int | Unset = HyperparametersNEpochsType0.AUTO
     n_evals: int | None | Unset = UNSET
     packing: bool | Unset = False
     warmup_ratio: float | Unset = 0.0
@@ -84,9 +95,11 @@ class Hyperparameters:
     def to_dict(self) -> dict[str, Any]:
         from ..models.early_stopping import EarlyStopping  # noqa: PLC0415
 
-        batch_size: int | Literal["auto"] | Unset
+        batch_size: int | str | Unset
         if isinstance(self.batch_size, Unset):
             batch_size = UNSET
+        elif isinstance(self.batch_size, HyperparametersBatchSizeType0):
+            batch_size = self.batch_size.value
         else:
             batch_size = self.batch_size
 
@@ -124,9 +137,11 @@ class Hyperparameters:
 
         gradient_accumulation_steps = self.gradient_accumulation_steps
 
-        gradient_checkpointing: bool | Literal["auto"] | Unset
+        gradient_checkpointing: bool | str | Unset
         if isinstance(self.gradient_checkpointing, Unset):
             gradient_checkpointing = UNSET
+        elif isinstance(self.gradient_checkpointing, HyperparametersGradientCheckpointingType0):
+            gradient_checkpointing = self.gradient_checkpointing.value
         else:
             gradient_checkpointing = self.gradient_checkpointing
 
@@ -136,9 +151,11 @@ class Hyperparameters:
         else:
             learning_rate = self.learning_rate
 
-        learning_rate_multiplier: float | Literal["auto"] | Unset
+        learning_rate_multiplier: float | str | Unset
         if isinstance(self.learning_rate_multiplier, Unset):
             learning_rate_multiplier = UNSET
+        elif isinstance(self.learning_rate_multiplier, HyperparametersLearningRateMultiplierType0):
+            learning_rate_multiplier = self.learning_rate_multiplier.value
         else:
             learning_rate_multiplier = self.learning_rate_multiplier
 
@@ -154,9 +171,11 @@ class Hyperparameters:
 
         max_grad_norm = self.max_grad_norm
 
-        max_seq_length: int | Literal["auto"] | Unset
+        max_seq_length: int | str | Unset
         if isinstance(self.max_seq_length, Unset):
             max_seq_length = UNSET
+        elif isinstance(self.max_seq_length, HyperparametersMaxSeqLengthType0):
+            max_seq_length = self.max_seq_length.value
         else:
             max_seq_length = self.max_seq_length
 
@@ -172,9 +191,11 @@ class Hyperparameters:
         else:
             n_checkpoints = self.n_checkpoints
 
-        n_epochs: int | Literal["auto"] | Unset
+        n_epochs: int | str | Unset
         if isinstance(self.n_epochs, Unset):
             n_epochs = UNSET
+        elif isinstance(self.n_epochs, HyperparametersNEpochsType0):
+            n_epochs = self.n_epochs.value
         else:
             n_epochs = self.n_epochs
 
@@ -242,14 +263,18 @@ class Hyperparameters:
 
         d = dict(src_dict)
 
-        def _parse_batch_size(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_batch_size(data: object) -> HyperparametersBatchSizeType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            batch_size_type_0 = cast(Literal["auto"], data)
-            if batch_size_type_0 != "auto":
-                raise ValueError(f"batch_size_type_0 must match const 'auto', got '{batch_size_type_0}'")
-            return batch_size_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_size_type_0 = HyperparametersBatchSizeType0(data)
+
+                return batch_size_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HyperparametersBatchSizeType0 | int | Unset, data)
 
         batch_size = _parse_batch_size(d.pop("batch_size", UNSET))
 
@@ -338,16 +363,18 @@ class Hyperparameters:
 
         gradient_accumulation_steps = d.pop("gradient_accumulation_steps", UNSET)
 
-        def _parse_gradient_checkpointing(data: object) -> bool | Literal["auto"] | Unset:
+        def _parse_gradient_checkpointing(data: object) -> bool | HyperparametersGradientCheckpointingType0 | Unset:
             if isinstance(data, Unset):
                 return data
-            gradient_checkpointing_type_0 = cast(Literal["auto"], data)
-            if gradient_checkpointing_type_0 != "auto":
-                raise ValueError(
-                    f"gradient_checkpointing_type_0 must match const 'auto', got '{gradient_checkpointing_type_0}'"
-                )
-            return gradient_checkpointing_type_0
-            return cast(bool | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                gradient_checkpointing_type_0 = HyperparametersGradientCheckpointingType0(data)
+
+                return gradient_checkpointing_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(bool | HyperparametersGradientCheckpointingType0 | Unset, data)
 
         gradient_checkpointing = _parse_gradient_checkpointing(d.pop("gradient_checkpointing", UNSET))
 
@@ -360,16 +387,18 @@ class Hyperparameters:
 
         learning_rate = _parse_learning_rate(d.pop("learning_rate", UNSET))
 
-        def _parse_learning_rate_multiplier(data: object) -> float | Literal["auto"] | Unset:
+        def _parse_learning_rate_multiplier(data: object) -> float | HyperparametersLearningRateMultiplierType0 | Unset:
             if isinstance(data, Unset):
                 return data
-            learning_rate_multiplier_type_0 = cast(Literal["auto"], data)
-            if learning_rate_multiplier_type_0 != "auto":
-                raise ValueError(
-                    f"learning_rate_multiplier_type_0 must match const 'auto', got '{learning_rate_multiplier_type_0}'"
-                )
-            return learning_rate_multiplier_type_0
-            return cast(float | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                learning_rate_multiplier_type_0 = HyperparametersLearningRateMultiplierType0(data)
+
+                return learning_rate_multiplier_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(float | HyperparametersLearningRateMultiplierType0 | Unset, data)
 
         learning_rate_multiplier = _parse_learning_rate_multiplier(d.pop("learning_rate_multiplier", UNSET))
 
@@ -391,14 +420,18 @@ class Hyperparameters:
 
         max_grad_norm = d.pop("max_grad_norm", UNSET)
 
-        def _parse_max_seq_length(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_max_seq_length(data: object) -> HyperparametersMaxSeqLengthType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            max_seq_length_type_0 = cast(Literal["auto"], data)
-            if max_seq_length_type_0 != "auto":
-                raise ValueError(f"max_seq_length_type_0 must match const 'auto', got '{max_seq_length_type_0}'")
-            return max_seq_length_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                max_seq_length_type_0 = HyperparametersMaxSeqLengthType0(data)
+
+                return max_seq_length_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HyperparametersMaxSeqLengthType0 | int | Unset, data)
 
         max_seq_length = _parse_max_seq_length(d.pop("max_seq_length", UNSET))
 
@@ -420,14 +453,18 @@ class Hyperparameters:
 
         n_checkpoints = _parse_n_checkpoints(d.pop("n_checkpoints", UNSET))
 
-        def _parse_n_epochs(data: object) -> int | Literal["auto"] | Unset:
+        def _parse_n_epochs(data: object) -> HyperparametersNEpochsType0 | int | Unset:
             if isinstance(data, Unset):
                 return data
-            n_epochs_type_0 = cast(Literal["auto"], data)
-            if n_epochs_type_0 != "auto":
-                raise ValueError(f"n_epochs_type_0 must match const 'auto', got '{n_epochs_type_0}'")
-            return n_epochs_type_0
-            return cast(int | Literal["auto"] | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                n_epochs_type_0 = HyperparametersNEpochsType0(data)
+
+                return n_epochs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HyperparametersNEpochsType0 | int | Unset, data)
 
         n_epochs = _parse_n_epochs(d.pop("n_epochs", UNSET))
 

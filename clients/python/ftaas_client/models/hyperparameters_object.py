@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..models.hyperparameters_object_batch_size_type_1 import HyperparametersObjectBatchSizeType1
+from ..models.hyperparameters_object_learning_rate_multiplier_type_1 import (
+    HyperparametersObjectLearningRateMultiplierType1,
+)
+from ..models.hyperparameters_object_n_epochs_type_1 import HyperparametersObjectNEpochsType1
 
 T = TypeVar("T", bound="HyperparametersObject")
 
@@ -13,25 +19,34 @@ T = TypeVar("T", bound="HyperparametersObject")
 class HyperparametersObject:
     """
     Attributes:
-        batch_size (int | Literal['auto']):
-        learning_rate_multiplier (float | Literal['auto']):
-        n_epochs (int | Literal['auto']):
+        batch_size (HyperparametersObjectBatchSizeType1 | int):
+        learning_rate_multiplier (float | HyperparametersObjectLearningRateMultiplierType1):
+        n_epochs (HyperparametersObjectNEpochsType1 | int):
     """
 
-    batch_size: int | Literal["auto"]
-    learning_rate_multiplier: float | Literal["auto"]
-    n_epochs: int | Literal["auto"]
+    batch_size: HyperparametersObjectBatchSizeType1 | int
+    learning_rate_multiplier: float | HyperparametersObjectLearningRateMultiplierType1
+    n_epochs: HyperparametersObjectNEpochsType1 | int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        batch_size: int | Literal["auto"]
-        batch_size = self.batch_size
+        batch_size: int | str
+        if isinstance(self.batch_size, HyperparametersObjectBatchSizeType1):
+            batch_size = self.batch_size.value
+        else:
+            batch_size = self.batch_size
 
-        learning_rate_multiplier: float | Literal["auto"]
-        learning_rate_multiplier = self.learning_rate_multiplier
+        learning_rate_multiplier: float | str
+        if isinstance(self.learning_rate_multiplier, HyperparametersObjectLearningRateMultiplierType1):
+            learning_rate_multiplier = self.learning_rate_multiplier.value
+        else:
+            learning_rate_multiplier = self.learning_rate_multiplier
 
-        n_epochs: int | Literal["auto"]
-        n_epochs = self.n_epochs
+        n_epochs: int | str
+        if isinstance(self.n_epochs, HyperparametersObjectNEpochsType1):
+            n_epochs = self.n_epochs.value
+        else:
+            n_epochs = self.n_epochs
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -49,32 +64,42 @@ class HyperparametersObject:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
 
-        def _parse_batch_size(data: object) -> int | Literal["auto"]:
-            batch_size_type_1 = cast(Literal["auto"], data)
-            if batch_size_type_1 != "auto":
-                raise ValueError(f"batch_size_type_1 must match const 'auto', got '{batch_size_type_1}'")
-            return batch_size_type_1
-            return cast(int | Literal["auto"], data)
+        def _parse_batch_size(data: object) -> HyperparametersObjectBatchSizeType1 | int:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                batch_size_type_1 = HyperparametersObjectBatchSizeType1(data)
+
+                return batch_size_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HyperparametersObjectBatchSizeType1 | int, data)
 
         batch_size = _parse_batch_size(d.pop("batch_size"))
 
-        def _parse_learning_rate_multiplier(data: object) -> float | Literal["auto"]:
-            learning_rate_multiplier_type_1 = cast(Literal["auto"], data)
-            if learning_rate_multiplier_type_1 != "auto":
-                raise ValueError(
-                    f"learning_rate_multiplier_type_1 must match const 'auto', got '{learning_rate_multiplier_type_1}'"
-                )
-            return learning_rate_multiplier_type_1
-            return cast(float | Literal["auto"], data)
+        def _parse_learning_rate_multiplier(data: object) -> float | HyperparametersObjectLearningRateMultiplierType1:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                learning_rate_multiplier_type_1 = HyperparametersObjectLearningRateMultiplierType1(data)
+
+                return learning_rate_multiplier_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(float | HyperparametersObjectLearningRateMultiplierType1, data)
 
         learning_rate_multiplier = _parse_learning_rate_multiplier(d.pop("learning_rate_multiplier"))
 
-        def _parse_n_epochs(data: object) -> int | Literal["auto"]:
-            n_epochs_type_1 = cast(Literal["auto"], data)
-            if n_epochs_type_1 != "auto":
-                raise ValueError(f"n_epochs_type_1 must match const 'auto', got '{n_epochs_type_1}'")
-            return n_epochs_type_1
-            return cast(int | Literal["auto"], data)
+        def _parse_n_epochs(data: object) -> HyperparametersObjectNEpochsType1 | int:
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                n_epochs_type_1 = HyperparametersObjectNEpochsType1(data)
+
+                return n_epochs_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(HyperparametersObjectNEpochsType1 | int, data)
 
         n_epochs = _parse_n_epochs(d.pop("n_epochs"))
 

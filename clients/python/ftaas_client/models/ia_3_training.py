@@ -6,6 +6,8 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.ia_3_training_feedforward_modules_type_0 import Ia3TrainingFeedforwardModulesType0
+from ..models.ia_3_training_target_modules_type_0 import Ia3TrainingTargetModulesType0
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Ia3Training")
@@ -16,33 +18,35 @@ class Ia3Training:
     """
     Attributes:
         type_ (Literal['ia3']):
-        feedforward_modules (list[str] | Literal['auto'] | Unset):  Default: 'auto'.
-        target_modules (list[str] | Literal['auto'] | Unset):  Default: 'auto'.
+        feedforward_modules (Ia3TrainingFeedforwardModulesType0 | list[str] | Unset):  Default:
+            Ia3TrainingFeedforwardModulesType0.AUTO.
+        target_modules (Ia3TrainingTargetModulesType0 | list[str] | Unset):  Default:
+            Ia3TrainingTargetModulesType0.AUTO.
     """
 
     type_: Literal["ia3"]
-    feedforward_modules: list[str] | Literal["auto"] | Unset = "auto"
-    target_modules: list[str] | Literal["auto"] | Unset = "auto"
+    feedforward_modules: Ia3TrainingFeedforwardModulesType0 | list[str] | Unset = (
+        Ia3TrainingFeedforwardModulesType0.AUTO
+    )
+    target_modules: Ia3TrainingTargetModulesType0 | list[str] | Unset = Ia3TrainingTargetModulesType0.AUTO
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         type_ = self.type_
 
-        feedforward_modules: list[str] | Literal["auto"] | Unset
+        feedforward_modules: list[str] | str | Unset
         if isinstance(self.feedforward_modules, Unset):
             feedforward_modules = UNSET
-        elif isinstance(self.feedforward_modules, list):
-            feedforward_modules = self.feedforward_modules
-
+        elif isinstance(self.feedforward_modules, Ia3TrainingFeedforwardModulesType0):
+            feedforward_modules = self.feedforward_modules.value
         else:
             feedforward_modules = self.feedforward_modules
 
-        target_modules: list[str] | Literal["auto"] | Unset
+        target_modules: list[str] | str | Unset
         if isinstance(self.target_modules, Unset):
             target_modules = UNSET
-        elif isinstance(self.target_modules, list):
-            target_modules = self.target_modules
-
+        elif isinstance(self.target_modules, Ia3TrainingTargetModulesType0):
+            target_modules = self.target_modules.value
         else:
             target_modules = self.target_modules
 
@@ -67,15 +71,17 @@ class Ia3Training:
         if type_ != "ia3":
             raise ValueError(f"type must match const 'ia3', got '{type_}'")
 
-        def _parse_feedforward_modules(data: object) -> list[str] | Literal["auto"] | Unset:
+        def _parse_feedforward_modules(data: object) -> Ia3TrainingFeedforwardModulesType0 | list[str] | Unset:
             if isinstance(data, Unset):
                 return data
-            feedforward_modules_type_0 = cast(Literal["auto"], data)
-            if feedforward_modules_type_0 != "auto":
-                raise ValueError(
-                    f"feedforward_modules_type_0 must match const 'auto', got '{feedforward_modules_type_0}'"
-                )
-            return feedforward_modules_type_0
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                feedforward_modules_type_0 = Ia3TrainingFeedforwardModulesType0(data)
+
+                return feedforward_modules_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, list):
                 raise TypeError()
             feedforward_modules_type_1 = cast(list[str], data)
@@ -84,13 +90,17 @@ class Ia3Training:
 
         feedforward_modules = _parse_feedforward_modules(d.pop("feedforward_modules", UNSET))
 
-        def _parse_target_modules(data: object) -> list[str] | Literal["auto"] | Unset:
+        def _parse_target_modules(data: object) -> Ia3TrainingTargetModulesType0 | list[str] | Unset:
             if isinstance(data, Unset):
                 return data
-            target_modules_type_0 = cast(Literal["auto"], data)
-            if target_modules_type_0 != "auto":
-                raise ValueError(f"target_modules_type_0 must match const 'auto', got '{target_modules_type_0}'")
-            return target_modules_type_0
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                target_modules_type_0 = Ia3TrainingTargetModulesType0(data)
+
+                return target_modules_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, list):
                 raise TypeError()
             target_modules_type_1 = cast(list[str], data)

@@ -6,6 +6,7 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.lora_training_target_modules_type_0 import LoraTrainingTargetModulesType0
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoraTraining")
@@ -18,7 +19,8 @@ class LoraTraining:
         alpha (float | Unset):  Default: 32.0.
         dropout (float | Unset):  Default: 0.0.
         r (int | Unset):  Default: 16.
-        target_modules (list[str] | Literal['all-linear'] | Unset):  Default: 'all-linear'.
+        target_modules (list[str] | LoraTrainingTargetModulesType0 | Unset):  Default:
+            LoraTrainingTargetModulesType0.ALL_LINEAR.
         type_ (Literal['lora'] | Unset):  Default: 'lora'.
         use_dora (bool | Unset): Weight-decomposed LoRA: learn each weight's magnitude separately. Default: False.
         use_rslora (bool | Unset): Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA). Default: False.
@@ -27,7 +29,7 @@ class LoraTraining:
     alpha: float | Unset = 32.0
     dropout: float | Unset = 0.0
     r: int | Unset = 16
-    target_modules: list[str] | Literal["all-linear"] | Unset = "all-linear"
+    target_modules: list[str] | LoraTrainingTargetModulesType0 | Unset = LoraTrainingTargetModulesType0.ALL_LINEAR
     type_: Literal["lora"] | Unset = "lora"
     use_dora: bool | Unset = False
     use_rslora: bool | Unset = False
@@ -40,12 +42,11 @@ class LoraTraining:
 
         r = self.r
 
-        target_modules: list[str] | Literal["all-linear"] | Unset
+        target_modules: list[str] | str | Unset
         if isinstance(self.target_modules, Unset):
             target_modules = UNSET
-        elif isinstance(self.target_modules, list):
-            target_modules = self.target_modules
-
+        elif isinstance(self.target_modules, LoraTrainingTargetModulesType0):
+            target_modules = self.target_modules.value
         else:
             target_modules = self.target_modules
 
@@ -84,13 +85,17 @@ class LoraTraining:
 
         r = d.pop("r", UNSET)
 
-        def _parse_target_modules(data: object) -> list[str] | Literal["all-linear"] | Unset:
+        def _parse_target_modules(data: object) -> list[str] | LoraTrainingTargetModulesType0 | Unset:
             if isinstance(data, Unset):
                 return data
-            target_modules_type_0 = cast(Literal["all-linear"], data)
-            if target_modules_type_0 != "all-linear":
-                raise ValueError(f"target_modules_type_0 must match const 'all-linear', got '{target_modules_type_0}'")
-            return target_modules_type_0
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                target_modules_type_0 = LoraTrainingTargetModulesType0(data)
+
+                return target_modules_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, list):
                 raise TypeError()
             target_modules_type_1 = cast(list[str], data)

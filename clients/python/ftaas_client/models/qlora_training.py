@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.qlora_training_compute_dtype import QloraTrainingComputeDtype
+from ..models.qlora_training_target_modules_type_0 import QloraTrainingTargetModulesType0
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="QloraTraining")
@@ -22,7 +23,8 @@ class QloraTraining:
             float32 on CPU). Default: QloraTrainingComputeDtype.AUTO.
         dropout (float | Unset):  Default: 0.0.
         r (int | Unset):  Default: 16.
-        target_modules (list[str] | Literal['all-linear'] | Unset):  Default: 'all-linear'.
+        target_modules (list[str] | QloraTrainingTargetModulesType0 | Unset):  Default:
+            QloraTrainingTargetModulesType0.ALL_LINEAR.
         use_dora (bool | Unset): Weight-decomposed LoRA: learn each weight's magnitude separately. Default: False.
         use_rslora (bool | Unset): Scale by alpha/sqrt(r) instead of alpha/r (rank-stabilised LoRA). Default: False.
     """
@@ -32,7 +34,7 @@ class QloraTraining:
     compute_dtype: QloraTrainingComputeDtype | Unset = QloraTrainingComputeDtype.AUTO
     dropout: float | Unset = 0.0
     r: int | Unset = 16
-    target_modules: list[str] | Literal["all-linear"] | Unset = "all-linear"
+    target_modules: list[str] | QloraTrainingTargetModulesType0 | Unset = QloraTrainingTargetModulesType0.ALL_LINEAR
     use_dora: bool | Unset = False
     use_rslora: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -50,12 +52,11 @@ class QloraTraining:
 
         r = self.r
 
-        target_modules: list[str] | Literal["all-linear"] | Unset
+        target_modules: list[str] | str | Unset
         if isinstance(self.target_modules, Unset):
             target_modules = UNSET
-        elif isinstance(self.target_modules, list):
-            target_modules = self.target_modules
-
+        elif isinstance(self.target_modules, QloraTrainingTargetModulesType0):
+            target_modules = self.target_modules.value
         else:
             target_modules = self.target_modules
 
@@ -107,13 +108,17 @@ class QloraTraining:
 
         r = d.pop("r", UNSET)
 
-        def _parse_target_modules(data: object) -> list[str] | Literal["all-linear"] | Unset:
+        def _parse_target_modules(data: object) -> list[str] | QloraTrainingTargetModulesType0 | Unset:
             if isinstance(data, Unset):
                 return data
-            target_modules_type_0 = cast(Literal["all-linear"], data)
-            if target_modules_type_0 != "all-linear":
-                raise ValueError(f"target_modules_type_0 must match const 'all-linear', got '{target_modules_type_0}'")
-            return target_modules_type_0
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                target_modules_type_0 = QloraTrainingTargetModulesType0(data)
+
+                return target_modules_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, list):
                 raise TypeError()
             target_modules_type_1 = cast(list[str], data)

@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+
+class QloraTrainingTargetModulesType0(StrEnum):
+    ALL_LINEAR = "all-linear"
+
+    def __str__(self) -> str:
+        return str(self.value)
