@@ -84,7 +84,11 @@ async def train_across_nodes(run: Attempt, resume: bool) -> TrainingOutputs:
         await _delete(trainjobs, trainjob_name(job.id, earlier))
     manifest = trainjob_manifest(job, settings)
     name, trainer = manifest["metadata"]["name"], manifest["spec"]["trainer"]
-    await asyncio.to_thread(trainjobs.create, manifest)
+    try:
+        await asyncio.to_thread(trainjobs.create, manifest)
+    except Exception as exc:  # RBAC, a missing runtime, the CRD's own rules
+        raise JobFailed("training_failed", f"Kubeflow Trainer did not take TrainJob {name}: {exc}; see docs/deploy.md, "
+                        "\"Training across nodes with Kubeflow Trainer\"") from exc
     await run.event(
         f"Submitted TrainJob {name} to Kubeflow Trainer: {trainer['numNodes']} nodes × {trainer['numProcPerNode']} "
         f"training process{'es' if trainer['numProcPerNode'] > 1 else ''}"

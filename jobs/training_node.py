@@ -39,6 +39,7 @@ from redis.asyncio import Redis
 from jobs import keys
 from jobs.events import EventArchive
 from jobs.keys import RedisKeys
+from jobs.repository import RecordNotFound
 from jobs.runner import (
     TRANSIENT_ERRORS, Attempt, CheckpointUploads, download_inputs, download_latest_checkpoint, retrying, run_child,
     store_outputs,
@@ -64,10 +65,15 @@ def node_position() -> tuple[int, int]:
 async def run_node(settings: Settings, tenant: str, job_id: str, attempt: int) -> int:
     node, nodes = node_position()
     redis = Redis.from_url(settings.redis_url)
+    ctx = None
     try:
         ctx = worker_context(settings, open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region),
                              redis)
-        job = await retrying("read the job", ctx.jobs.get, tenant, job_id)
+        try:
+            job = await retrying("read the job", ctx.jobs.get, tenant, job_id)
+        except RecordNotFound:
+            log.error("job %s of %s does not exist: nothing to do", job_id, tenant)
+            return EXIT_NOT_THIS_ATTEMPT
         if job.attempt != attempt or job.status != JobStatus.RUNNING:
             log.error("job %s is %s at attempt %d; this TrainJob was made for attempt %d: nothing to do",
                       job_id, job.status.value, job.attempt, attempt)
@@ -104,6 +110,12 @@ async def run_node(settings: Settings, tenant: str, job_id: str, attempt: int) -
         return 0
     except asyncio.CancelledError:  # SIGTERM: the training process checkpointed (run_child) and stopped
         return EXIT_STOPPED
+    except Exception as exc:  # the job's events say why the TrainJob failed; the pod's log has the traceback
+        log.exception("training node %d of job %s failed", node, job_id)
+        if ctx is not None:
+            with contextlib.suppress(Exception):
+                await ctx.events.append(job_id, f"Training node {node} failed: {type(exc).__name__}: {exc}", level="error")
+        return 1
     finally:
         await redis.aclose()
 

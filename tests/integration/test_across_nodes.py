@@ -137,3 +137,23 @@ def test_a_job_across_two_nodes_trains_as_a_trainjob_resumes_after_a_worker_stop
         manifest = store.get_json(keys.model_manifest("alpha", done["fine_tuned_model"]))
         assert manifest["attempt"] == 2 and "adapter_model.safetensors" in manifest["files"]
         assert done["fine_tuned_model"] in [m["id"] for m in api.get("/v1/models", headers=ALPHA).json()["data"]]
+
+
+def test_a_trainjob_the_cluster_refuses_fails_the_job_saying_why(settings, tmp_path):
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+    from tests.support.local_trainjobs import ApiException
+
+    refusing = LocalTrainJobs(tmp_path, {}, {}, refuse=ApiException(403, 'trainjobs.trainer.kubeflow.org is forbidden: '
+                                                                         'User "system:serviceaccount:ftaas:ftaas" cannot create'))
+    with TestClient(create_app(settings)) as api:
+        file_id = upload(api, jsonl(*classification_examples(8, seed=1, split="train"))).json()["id"]
+        job = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json={
+            "model": BASE, "training_file": file_id, "compute": {"num_nodes": 2}}).json()
+        run_worker_until_idle(settings, refusing)
+        done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
+    assert done["status"] == "failed" and done["error"]["code"] == "training_failed"
+    message = done["error"]["message"]
+    assert message.startswith(f"Kubeflow Trainer did not take TrainJob {trainjob_name(job['id'], 1)}: (403)")
+    assert "cannot create" in message and "docs/deploy.md" in message

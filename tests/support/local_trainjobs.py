@@ -36,8 +36,10 @@ class ApiException(Exception):
 
 
 class LocalTrainJobs:
-    def __init__(self, logs: Path, config_map: dict[str, str], secrets: dict[tuple[str, str], str]) -> None:
+    def __init__(self, logs: Path, config_map: dict[str, str], secrets: dict[tuple[str, str], str],
+                 refuse: ApiException | None = None) -> None:
         self.logs, self.config_map, self.secrets = logs, config_map, secrets
+        self.refuse = refuse  # raised by every create, as an API server that will not take the TrainJob
         self.nodes: dict[str, list[subprocess.Popen]] = {}
         self.created: list[dict] = []  # every TrainJob as it was created
         self.deleted: list[str] = []
@@ -55,6 +57,8 @@ class LocalTrainJobs:
 
     def create_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, body: dict) -> dict:
         TrainerV1alpha1TrainJob.from_dict(body)
+        if self.refuse is not None:
+            raise self.refuse
         name = body["metadata"]["name"]
         if name in self.nodes:
             raise ApiException(409, f"trainjobs {name!r} already exists")
