@@ -92,8 +92,9 @@ def job_event(tenant: str, job_id: str, event_id: str) -> str:
     return job_events_prefix(tenant, job_id) + f"{event_id}.json"
 
 
-def unfinished_jobs_prefix() -> str:
-    return ".system/unfinished-jobs/"
+def unfinished_jobs_prefix(tenant: str | None = None) -> str:
+    """Every unfinished job's marker, or one tenant's."""
+    return ".system/unfinished-jobs/" + (f"{_t(tenant)}/" if tenant is not None else "")
 
 
 def unfinished_job(tenant: str, job_id: str) -> str:

@@ -224,15 +224,15 @@ class JobRepository:
         self._check_attempt(current, job.attempt)
         return current
 
-    async def unfinished(self) -> list[tuple[str, str]]:
-        """(tenant, job id) of every job that has not ended, from the store's markers."""
+    async def unfinished(self, tenant: str | None = None) -> list[tuple[str, str]]:
+        """(tenant, job id) of every job that has not ended (of `tenant` only, when given), from the store's markers."""
 
         def scan() -> list[tuple[str, str]]:
             prefix = keys.unfinished_jobs_prefix()
             found = []
-            for key in self.store.list_keys(prefix):
-                tenant, _, job_id = key[len(prefix):].partition("/")
-                found.append((tenant, job_id))
+            for key in self.store.list_keys(keys.unfinished_jobs_prefix(tenant)):
+                owner, _, job_id = key[len(prefix):].partition("/")
+                found.append((owner, job_id))
             return found
 
         return await asyncio.to_thread(scan)

@@ -39,6 +39,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -585,7 +586,8 @@ class CheckpointUploads:
     earlier interim checkpoints (written on the interval or on a stop, not asked for) are deleted: a job keeps
     the checkpoints it asked for and at most one more, its newest."""
 
-    def __init__(self, run: Attempt, folder: Path, wait_for_shards=None) -> None:
+    def __init__(self, run: Attempt, folder: Path,
+                 wait_for_shards: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.run, self.folder = run, folder
         self.last: asyncio.Task | None = None
         # Across nodes: `await wait_for_shards(step)` returns once the other nodes stored their shards of it.

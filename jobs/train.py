@@ -206,7 +206,7 @@ def _local_path(value: str | None, base: Path) -> Path | None:
 
 EXIT_STOPPED = 75  # EX_TEMPFAIL: stopped on SIGTERM, resumable from the checkpoint it wrote
 EXIT_OUT_OF_MEMORY = 3  # the accelerator ran out of memory: the worker retries with a smaller activation budget
-TRAINING_MODULE = "jobs.train"  # `python -m jobs.train`: the worker's child, a Kubeflow TrainJob's command
+TRAINING_MODULE = "jobs.train"  # `python -m jobs.train`: the worker's child (also on each Kubeflow training node)
 
 
 def training_command(python: str, processes: int = 1, stop_grace_s: float = 90, across_nodes: bool = False) -> list[str]:

@@ -72,14 +72,13 @@ async def list_checkpoints(
 async def unfinished_jobs(services: Services, tenant: str) -> list[JobRecord]:
     """The tenant's jobs that have not ended (queued, running, ...): what still needs their files and models."""
     found = []
-    for owner, job_id in await services.jobs.unfinished():
-        if owner == tenant:
-            try:
-                job = await services.jobs.get(tenant, job_id)
-            except RecordNotFound:
-                continue  # being created, or ended and forgotten meanwhile
-            if not job.status.is_terminal:
-                found.append(job)
+    for _, job_id in await services.jobs.unfinished(tenant):
+        try:
+            job = await services.jobs.get(tenant, job_id)
+        except RecordNotFound:
+            continue  # being created, or ended and forgotten meanwhile
+        if not job.status.is_terminal:
+            found.append(job)
     return found
 
 
