@@ -41,17 +41,24 @@ class RecipeContext:
     parent_adapter: Path | None = None  # continuing a fine-tuned adapter: its folder, trained further
 
     def load_model(self, **kwargs: Any):
-        """The catalog model for this task (a causal LM, or one with a classification head), on the device."""
-        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+        """The catalog model for this task (a causal LM, or one with a classification head), on the device.
+        On the meta device: the model's shape without its weights (jobs.training.pipeline shards it and fills it)."""
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
+        auto, head = AutoModelForCausalLM, {}
         if self.task == "classification":
-            model = AutoModelForSequenceClassification.from_pretrained(
-                self.model_folder, num_labels=len(self.labels), dtype=self.dtype,
-                id2label=dict(enumerate(self.labels)), label2id={label: i for i, label in enumerate(self.labels)}, **kwargs,
-            )
-            model.config.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+            auto, head = AutoModelForSequenceClassification, {
+                "num_labels": len(self.labels), "id2label": dict(enumerate(self.labels)),
+                "label2id": {label: i for i, label in enumerate(self.labels)},
+            }
+        if self.device.type == "meta":
+            with torch.device("meta"):
+                model = auto.from_config(AutoConfig.from_pretrained(self.model_folder, **head), dtype=self.dtype, **kwargs)
         else:
-            model = AutoModelForCausalLM.from_pretrained(self.model_folder, dtype=self.dtype, **kwargs)
+            model = auto.from_pretrained(self.model_folder, dtype=self.dtype, **head, **kwargs)
+        if self.task == "classification":
+            model.config.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         if "device_map" not in kwargs:
             model = model.to(self.device)
         model.config.use_cache = False  # training never reuses a KV cache; packing needs it off

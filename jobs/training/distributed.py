@@ -8,7 +8,9 @@ runs as one process: world size 1, no collectives, no wrapper.
 The two strategies (jobs.spec.sharding_strategy picks one per job):
 - "ddp": every rank holds the whole model; DDP sums the gradients in the step's last backward.
 - "fsdp": FSDP2 shards each decoder layer and the rest of the model over the ranks: parameters, gradients and
-  optimizer state are split, and each layer is gathered only while it computes. On a GPU the forward and
+  optimizer state are split, and each layer is gathered only while it computes. The model is sharded as it
+  loads (shard_from_main): rank 0 reads the weights into CPU memory, every rank shards an empty copy, and each
+  receives its shards, so a model larger than one device trains. On a GPU the forward and
   backward run in bfloat16 over float32 weights, gradients reduced in float32. Every forward is collective,
   so every rank runs as many forwards as the others (padding ones count nothing) and evaluates too.
 
@@ -105,17 +107,33 @@ class ProcessGroup:
 
     def wrap(self, step_loss: torch.nn.Module, model: torch.nn.Module) -> torch.nn.Module:
         """`step_loss` (a module whose forward runs `model`) ready to train over the ranks: in DDP, whose
-        backward averages gradients over the ranks; with FSDP2, `model` sharded in place (its parameters become
-        DTensor shards: take them from the model after this); as it is in one process."""
-        if not self.distributed:
-            return step_loss
-        if self.sharded:
-            self._shard(model)
+        backward averages gradients over the ranks; as it is with FSDP2 (`model` was sharded as it loaded:
+        shard_from_main) and in one process."""
+        if not self.distributed or self.sharded:
             return step_loss
         from torch.nn.parallel import DistributedDataParallel
 
         device_ids = [self.local_rank] if torch.cuda.is_available() else None
         return DistributedDataParallel(step_loss, device_ids=device_ids)
+
+    def shard_from_main(self, model: torch.nn.Module, weights: dict | None, buffers: dict | None) -> None:
+        """Shard `model` with FSDP2 and fill every rank's shards from rank 0's weights, so that no process ever
+        holds the whole model on its device. Every rank passes the same model built on the meta device (shapes,
+        no memory); rank 0 also passes its `weights` (the model's state dict) and `buffers` (named_buffers, the
+        non-persistent ones included: rotary frequencies are not in a state dict) in CPU memory. The tensors are
+        sent one at a time and each rank keeps its shard; take the parameters from the model after this (they
+        become DTensor shards)."""
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+        self._shard(model)
+        model.to_empty(device=self._device())
+        set_model_state_dict(model, weights if self.is_main else {},
+                             options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=True))
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                if self.is_main:
+                    buffer.copy_(buffers[name])
+                dist.broadcast(buffer, src=0)
 
     def _shard(self, model: torch.nn.Module) -> None:
         """FSDP2 over every decoder layer (the modules transformers never splits), then the rest (embeddings,
@@ -134,6 +152,13 @@ class ProcessGroup:
             if type(module).__name__ in layer_types:
                 fully_shard(module, mp_policy=policy)
         fully_shard(root, mp_policy=policy)
+
+    def reshard(self, model: torch.nn.Module) -> None:
+        """Under FSDP2, `model`'s parameters back to their shards: after a forward the root keeps its own gathered
+        (for the backward that usually follows), so after forwards without one (measuring the base) its
+        parameters are not yet the ones to train."""
+        if self.sharded:
+            _fsdp_root(model).reshard()
 
     def accumulating(self, step_loss: torch.nn.Module, last: bool):
         """Context for one backward of a step: only the step's last one exchanges gradients over the ranks."""

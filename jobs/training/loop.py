@@ -202,8 +202,9 @@ def train(
     Checkpoints (when the plan asks for them) go to `out_dir/checkpoints/`; `resume_from` names one to
     go on from, giving the same losses at the same steps as a run that was never interrupted.
     `export(folder)` writes the model as of a checkpoint into the checkpoint's folder (called on every rank).
-    With several `processes`, rank 0 alone evaluates (every rank, when the model is sharded) and reports (it
-    is the one given a `report` that reports: jobs.train); the others get its decisions.
+    With several `processes` (a model FSDP2 shards comes sharded: ProcessGroup.shard_from_main), rank 0 alone
+    evaluates (every rank, when the model is sharded) and reports (it is the one given a `report` that
+    reports: jobs.train); the others get its decisions.
 
     Beside the plan's checkpoints, one is written whenever `checkpoint_interval_s` has passed since the last
     (so a lost worker never restarts a long job from the start), and one when `stop` is requested, after
@@ -218,14 +219,11 @@ def train(
 
     if parameter_groups is None:
         parameter_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    # By name: FSDP2 replaces the parameters with shards of them, and checkpoints name them.
-    name_of = {id(p): name for name, p in model.named_parameters()}
-    group_names = [[name_of[id(p)] for p in group["params"]] for group in parameter_groups]
-    step_loss = processes.wrap(StepLoss(model, task), model)
-    by_name = dict(model.named_parameters())
-    parameter_groups = [{**group, "params": [by_name[name] for name in names]} for group, names in zip(parameter_groups, group_names)]
-    trained = {name: by_name[name] for names in group_names for name in names}
+    processes.reshard(model)
+    name_of = {id(p): name for name, p in model.named_parameters()}  # checkpoints name the parameters
+    trained = {name_of[id(p)]: p for group in parameter_groups for p in group["params"]}
     parameters = list(trained.values())
+    step_loss = processes.wrap(StepLoss(model, task), model)
     # fused: one kernel for all parameters instead of a loop over ~400 small LoRA tensors (CPU and CUDA).
     optimizer = torch.optim.AdamW(parameter_groups, lr=plan.learning_rate, weight_decay=plan.weight_decay, fused=True)
     scheduler = get_scheduler(

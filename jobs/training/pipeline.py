@@ -16,7 +16,7 @@ from transformers import AutoTokenizer
 
 from jobs.catalog import Catalog
 from jobs.data.tokenize import tokenize_examples
-from jobs.recipes import RecipeContext, get_recipe
+from jobs.recipes import RecipeContext, Trainable, get_recipe
 from jobs.spec import JobSpec, TrainingPlan
 from jobs.training_input import TrainingInput
 from jobs.training import artifacts, checkpoints, events, evidence, loop, memory
@@ -158,6 +158,36 @@ def _measure(model, task, valid_examples, tokenizer, device, plan: TrainingPlan,
     return measured
 
 
+def _load_sharded(recipe, ctx: RecipeContext, processes: ProcessGroup, seed: int) -> Trainable:
+    """The model made trainable and sharded with FSDP2 without any process holding all of it on its device:
+    rank 0 reads the weights into CPU memory and initialises the new ones (adapter, head) from the seed, every
+    rank builds the same model on the meta device (shapes only), and ProcessGroup.shard_from_main gives each
+    rank its shards. The base is measured after this, with the new adapter attached: the methods FSDP2 shards
+    start as the base model (LoRA's B and IA³'s scales start at zero and one; prompt and prefix tuning, which
+    do not, are refused for "fsdp" at create time)."""
+    def build(device: torch.device) -> Trainable:
+        on_device = dataclasses.replace(ctx, device=device)
+        torch.manual_seed(seed)  # a classification head is initialised as the model loads
+        model = recipe.load_model(on_device)
+        torch.manual_seed(seed)
+        return recipe.make_trainable(model, on_device)
+
+    weights = buffers = None
+    if processes.is_main:
+        loaded = build(torch.device("cpu")).model
+        weights, buffers = loaded.state_dict(), dict(loaded.named_buffers())  # they keep the CPU tensors alive
+        del loaded
+    trainable = build(torch.device("meta"))
+    model = trainable.model
+    name_of = {id(p): name for name, p in model.named_parameters()}
+    group_names = [[name_of[id(p)] for p in group["params"]] for group in trainable.parameter_groups or []]
+    processes.shard_from_main(model, weights, buffers)
+    by_name = dict(model.named_parameters())  # FSDP2 made new parameters: the groups name them again
+    groups = [{**group, "params": [by_name[name] for name in names]}
+              for group, names in zip(trainable.parameter_groups or [], group_names)]
+    return dataclasses.replace(trainable, parameter_groups=groups or None)
+
+
 def run(
     training: TrainingInput, data: TrainingData, out_dir: Path, catalog: Catalog, report: Report, resume: bool = False,
     processes: ProcessGroup = ProcessGroup(), options: RunOptions | None = None,
@@ -186,15 +216,21 @@ def run(
         report=report, parent_adapter=start_from if continues_adapter else None,
     )
 
-    report(events.message(f"Loading {'the starting model' if parent else 'base model'} {spec.model}"))
-    torch.manual_seed(plan.seed)  # a classification head is initialised as the model loads
-    model = recipe.load_model(ctx)
-    if continues_adapter:
-        # The parent adapter is the starting point, so it is attached before the base measurements and the
-        # DPO reference. (A new adapter is attached after them: prompt and prefix tuning add random tokens.)
-        torch.manual_seed(plan.seed)
-        trainable = recipe.make_trainable(model, ctx)
+    report(events.message(f"Loading {'the starting model' if parent else 'base model'} {spec.model}"
+                          + (f", sharded over {processes.world_size} processes" if processes.sharded else "")))
+    trainable = None
+    if processes.sharded:
+        trainable = _load_sharded(recipe, ctx, processes, plan.seed)
         model = trainable.model
+    else:
+        torch.manual_seed(plan.seed)  # a classification head is initialised as the model loads
+        model = recipe.load_model(ctx)
+        if continues_adapter:
+            # The parent adapter is the starting point, so it is attached before the base measurements and the
+            # DPO reference. (A new adapter is attached after them: prompt and prefix tuning add random tokens.)
+            torch.manual_seed(plan.seed)
+            trainable = recipe.make_trainable(model, ctx)
+            model = trainable.model
     valid_examples = valid_set.examples if valid_set else None
     if hasattr(task, "precompute_reference"):
         report(events.message("Computing the reference log-probabilities of the base model"))
@@ -203,11 +239,11 @@ def run(
     report_valid = _report_validation(valid_examples, options.report_validation_examples)
     n_valid = len(valid_examples or [])
     before = None
-    if processes.is_main:
+    if processes.is_main or processes.sharded:  # a sharded model measures on every rank
         before = _measure(model, task, report_valid, tokenizer, device, plan, prompts, full_evidence, report,
                           "the starting model" if parent else "the base model", n_valid_total=n_valid)
 
-    if not continues_adapter:
+    if trainable is None:
         # Seed before the recipe initialises new weights (adapters, heads), so a run is reproducible from its seed.
         torch.manual_seed(plan.seed)
         trainable = recipe.make_trainable(model, ctx)
