@@ -25,7 +25,7 @@ from jobs import keys
 from jobs.keys import RedisKeys
 from jobs.kubeflow import KubeflowTrainJobs, trainjob_manifest, trainjob_name, trainjob_status
 from jobs.repository import JobTakenOver
-from jobs.runner import TRANSIENT_ERRORS, Attempt, JobFailed, TrainingOutputs, retrying
+from jobs.runner import TRANSIENT_ERRORS, Attempt, JobFailed, JobPaused, TrainingOutputs, retrying
 from jobs.settings import Settings
 from jobs.status import InvalidTransition, JobStatus
 
@@ -97,7 +97,7 @@ async def train_across_nodes(run: Attempt, resume: bool) -> TrainingOutputs:
     )
     try:
         status, message = await _follow(run, trainjobs, name, settings.kubeflow_poll_seconds)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, JobPaused):  # the worker stops, or the job is paused: checkpoint first
         await asyncio.shield(_stop(run, trainjobs, name))
         raise
     except BaseException:  # cancelled, taken over, timed out
@@ -116,7 +116,7 @@ async def train_across_nodes(run: Attempt, resume: bool) -> TrainingOutputs:
 
 async def _follow(run: Attempt, trainjobs: KubeflowTrainJobs, name: str, poll_s: float) -> tuple[JobStatus, str]:
     """Read the TrainJob's state until it ends (succeeded or failed: that status and why), telling each change
-    as an event; stop at once on a cancel or a newer attempt."""
+    as an event; stop at once on a cancel or a newer attempt, and on a pause (JobPaused)."""
     ctx, job = run.ctx, run.job
     told = None
     while True:
@@ -126,6 +126,9 @@ async def _follow(run: Attempt, trainjobs: KubeflowTrainJobs, name: str, poll_s:
             if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
                 await run.event(f"Job cancelled; TrainJob {name} deleted")
                 raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
+            if await ctx.redis.exists(RedisKeys.job_pause(job.id)):
+                await run.event(f"Job paused; stopping TrainJob {name} (its nodes checkpoint first)")
+                raise JobPaused()
         try:
             document = await asyncio.to_thread(trainjobs.get, name)
         except Exception as exc:

@@ -17,6 +17,7 @@ _SUFFIX = r"[A-Za-z0-9]{1,64}"
 FILE_ID = re.compile(rf"file-{_SUFFIX}")
 JOB_ID = re.compile(rf"ftjob-{_SUFFIX}")
 CHECKPOINT_ID = re.compile(rf"ftckpt-{_SUFFIX}")
+PERMISSION_ID = re.compile(rf"cp_{_SUFFIX}")  # a checkpoint permission, as OpenAI names them
 EVENT_ID = re.compile(r"ftevent-\d{1,20}-\d{1,20}")  # ftevent- + a Redis stream id
 TENANT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A catalog id such as HuggingFaceTB/SmolLM2-135M-Instruct.
@@ -52,6 +53,10 @@ def is_job_id(value: object) -> bool:
 
 def is_checkpoint_id(value: object) -> bool:
     return _matches(CHECKPOINT_ID, value)
+
+
+def is_permission_id(value: object) -> bool:
+    return _matches(PERMISSION_ID, value)
 
 
 def is_event_id(value: object) -> bool:
@@ -102,6 +107,10 @@ def new_event_id() -> str:
 
 def new_checkpoint_id() -> str:
     return f"ftckpt-{_random()}"
+
+
+def new_permission_id() -> str:
+    return f"cp_{_random()}"
 
 
 def fine_tuned_model_id(base_model: str, suffix: str | None, job_id: str) -> str:

@@ -12,6 +12,8 @@ Store layout (the store is the system of record):
   {tenant}/jobs/{job_id}/attempts/{n}/input.json    the resolved job its training nodes start from (across nodes)
   {tenant}/jobs/{job_id}/attempts/{n}/outputs.json  what its training nodes stored (across nodes; written last)
   {tenant}/checkpoints/{ref}.json           finds a checkpoint by its ftckpt- id or its ft:…:ckpt-step-N name
+  {tenant}/checkpoint-permissions/{name}/{permission_id}.json   the owner's grant of a checkpoint to another tenant
+  {tenant}/shared-checkpoints/{ref}.json    finds a checkpoint another tenant granted this one (by id or name)
   {tenant}/models/{model_key}/attempt-{n}/… adapter or full-model folder + tokenizer, of the job's n-th attempt
   {tenant}/models/{model_key}/manifest.json written last: a model without it does not exist
   .system/unfinished-jobs/{tenant}/{job_id} exists from a job's creation until it ends (the reconciler's list)
@@ -19,7 +21,9 @@ Store layout (the store is the system of record):
 
 from urllib.parse import quote
 
-from jobs.ids import check, is_checkpoint_id, is_event_id, is_file_id, is_job_id, is_tenant, is_valid_model_ref
+from jobs.ids import (
+    check, is_checkpoint_id, is_event_id, is_file_id, is_job_id, is_permission_id, is_tenant, is_valid_model_ref,
+)
 
 # Every key is built from checked parts, so no request can name a key outside its tenant's prefix.
 
@@ -141,6 +145,21 @@ def checkpoint_pointer(tenant: str, ref: str) -> str:
     return f"{_t(tenant)}/checkpoints/{quote(_checkpoint_ref(ref), safe='')}.json"
 
 
+def checkpoint_permissions_prefix(tenant: str, checkpoint_name: str) -> str:
+    """The grants of one of `tenant`'s checkpoints (by its ft:…:ckpt-step-N name) to other tenants."""
+    return f"{_t(tenant)}/checkpoint-permissions/{quote(_checkpoint_ref(checkpoint_name), safe='')}/"
+
+
+def checkpoint_permission(tenant: str, checkpoint_name: str, permission_id: str) -> str:
+    check("checkpoint permission id", is_permission_id(permission_id), permission_id)
+    return checkpoint_permissions_prefix(tenant, checkpoint_name) + f"{permission_id}.json"
+
+
+def shared_checkpoint(grantee: str, ref: str) -> str:
+    """Where `grantee` finds the owner of a checkpoint shared with it, by the checkpoint's id or name."""
+    return f"{_t(grantee)}/shared-checkpoints/{quote(_checkpoint_ref(ref), safe='')}.json"
+
+
 def models_prefix(tenant: str) -> str:
     return f"{_t(tenant)}/models/"
 
@@ -193,6 +212,11 @@ class RedisKeys:
     @staticmethod
     def job_cancel(job_id: str) -> str:
         return f"ftaas:job:{job_id}:cancel"
+
+    @staticmethod
+    def job_pause(job_id: str) -> str:
+        """Exists from a pause request until the job is resumed: its worker checkpoints and lets the job go."""
+        return f"ftaas:job:{job_id}:pause"
 
     @staticmethod
     def checkpoint_shards(job_id: str, attempt: int, step: int) -> str:

@@ -1,5 +1,5 @@
 """Kubeflow Trainer TrainJobs (trainer.kubeflow.org/v1alpha1) for jobs across nodes: the TrainJob built for a
-job, a TrainJob's state read back as a job status, and a thin client to create, read, pause and delete them.
+job, a TrainJob's state read back as a job status, and a thin client to create, read and delete them.
 
 Torch-free. The official `kubernetes` package is imported only when the client first talks to a cluster.
 The worker submits and follows the TrainJobs (jobs/across_nodes.py); their nodes run jobs/training_node.py.
@@ -23,9 +23,6 @@ KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 JOB_ID_KEY = "ftaas/job-id"
 TENANT_KEY = "ftaas/tenant"
 ATTEMPT_KEY = "ftaas/attempt"
-# Set together with spec.suspend when ftaas pauses a job. Kueue also suspends the TrainJobs it has not
-# admitted yet; those are still queued, not paused.
-PAUSED_ANNOTATION = "ftaas/paused"
 
 # Every node runs jobs/training_node.py: it fetches the job's input and runs the worker's training process
 # (jobs.train) under torchrun, which reads the node count, node rank and master address from the PET_* variables
@@ -59,11 +56,6 @@ def _label_value(text: str) -> str:
     return text if _LABEL_VALUE.fullmatch(text) else f"sha256-{_digest(text, 16)}"
 
 
-def _pause_marks(paused: bool) -> dict[str, Any]:
-    """The fields that pause (or resume) a TrainJob, as a merge patch; a null annotation removes it."""
-    return {"metadata": {"annotations": {PAUSED_ANNOTATION: "true" if paused else None}}, "spec": {"suspend": paused}}
-
-
 def _quantities(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
     return {kind: {name: str(amount) for name, amount in amounts.items()} for kind, amounts in resources.items()}
 
@@ -81,7 +73,7 @@ def _pod_env(settings: Settings) -> list[dict[str, Any]]:
     return env
 
 
-def trainjob_manifest(job: JobRecord, settings: Settings, *, paused: bool = False) -> dict:
+def trainjob_manifest(job: JobRecord, settings: Settings) -> dict:
     """The TrainJob that trains `job` (the attempt its record holds) on `job.spec.compute.num_nodes` nodes."""
     compute = job.spec.compute
     procs_per_node = compute.num_proc_per_node
@@ -90,10 +82,7 @@ def trainjob_manifest(job: JobRecord, settings: Settings, *, paused: bool = Fals
     labels = {JOB_ID_KEY: _label_value(job.id), TENANT_KEY: _label_value(job.tenant)}
     if settings.kubeflow_queue_name:
         labels[KUEUE_QUEUE_LABEL] = settings.kubeflow_queue_name
-    pause = _pause_marks(paused)
     annotations = {JOB_ID_KEY: job.id, TENANT_KEY: job.tenant, ATTEMPT_KEY: str(job.attempt)}
-    if paused:
-        annotations.update(pause["metadata"]["annotations"])
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "TrainJob",
@@ -114,7 +103,7 @@ def trainjob_manifest(job: JobRecord, settings: Settings, *, paused: bool = Fals
                 "resourcesPerNode": _quantities(json.loads(settings.kubeflow_resources_per_node)),
                 "env": _pod_env(settings),
             },
-            "suspend": pause["spec"]["suspend"],
+            "suspend": False,  # Kueue's webhook suspends it until its queue admits it
             # The cluster ends it too when the job outlives FTAAS_JOB_TIMEOUT_SECONDS (Failed, DeadlineExceeded).
             "activeDeadlineSeconds": settings.job_timeout_seconds,
         },
@@ -143,9 +132,7 @@ def trainjob_status(document: dict) -> tuple[JobStatus, str]:
     if complete := _true_condition(conditions, "Complete"):
         detail = _explained(complete)
         return JobStatus.SUCCEEDED, f"TrainJob {name} completed" + (f": {detail}" if detail else "")
-    if _true_condition(conditions, "Suspended"):
-        if document.get("metadata", {}).get("annotations", {}).get(PAUSED_ANNOTATION) == "true":
-            return JobStatus.PAUSED, f"TrainJob {name} is suspended: the job is paused"
+    if _true_condition(conditions, "Suspended"):  # ftaas pauses a job by deleting its TrainJob, never suspends it
         return JobStatus.QUEUED, f"TrainJob {name} is suspended until its queue admits it (Kueue)"
     jobs = status.get("jobsStatus") or []
     if any(j.get("ready", 0) > 0 or j.get("succeeded", 0) > 0 for j in jobs):
@@ -188,10 +175,6 @@ class KubeflowTrainJobs:
 
     def get(self, name: str) -> dict:
         return self.api.get_namespaced_custom_object(**self._where(), name=name)
-
-    def set_paused(self, name: str, paused: bool) -> dict:
-        """Suspend (pause) or resume a TrainJob: Kubeflow Trainer stops its pods and starts them again."""
-        return self.api.patch_namespaced_custom_object(**self._where(), name=name, body=_pause_marks(paused))
 
     def delete(self, name: str, wait_for_pods: bool = False) -> None:
         """Delete a TrainJob and, through their owner references, its pods (a cancelled job). `wait_for_pods`:

@@ -74,6 +74,8 @@ class JobRecord(BaseModel):
     task_format: str | None = Field(None, description="The training file's format, which chose the task.")
     starting_model: StartingModel | None = None
     attempt: int = Field(0, description="How many times a worker has taken the job; the latest holds it (fencing token).")
+    paused_attempts: int = Field(0, description="Attempts that ended in a pause by request (they do not count as interruptions).")
+    paused_at: int | None = None
 
     @property
     def base_model(self) -> str:
@@ -105,6 +107,17 @@ class ModelManifest(BaseModel):
     def artifacts(self) -> str:
         """Store prefix of its adapter/ or model/ folder."""
         return keys.model_artifacts(self.tenant, self.id, self.attempt)
+
+
+class CheckpointPermission(BaseModel):
+    """A checkpoint's owner lets another tenant (OpenAI: project) train from it and call it; stored by the owner."""
+
+    id: str
+    created_at: int = Field(default_factory=now)
+    project_id: str = Field(description="The tenant the checkpoint is shared with.")
+    owner: str
+    checkpoint: str = Field(description="The checkpoint's model name, `ft:…:ckpt-step-N`.")
+    checkpoint_id: str = Field(description="Its `ftckpt-…` id (the grantee may use either).")
 
 
 class CheckpointRecord(BaseModel):

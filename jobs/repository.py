@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError, LockNotOwnedError
 
 from jobs import keys
-from jobs.ids import InvalidId
+from jobs.ids import InvalidId, new_permission_id
 from jobs.keys import RedisKeys
-from jobs.records import CheckpointRecord, FileRecord, JobRecord, ModelManifest
+from jobs.records import CheckpointPermission, CheckpointRecord, FileRecord, JobRecord, ModelManifest
 from jobs.status import JobStatus, check_transition
 from jobs.store import ObjectNotFound, Store
 
@@ -352,3 +352,65 @@ class CheckpointRepository:
     async def list(self, tenant: str, job_id: str) -> list[CheckpointRecord]:
         """Newest (highest step) first."""
         return sorted(await asyncio.to_thread(self._load, tenant, job_id), key=lambda c: c.step, reverse=True)
+
+
+class CheckpointPermissionRepository:
+    """Checkpoints shared with other tenants. The owner's permission record is the grant; the grantee's pointer
+    (by the checkpoint's id and by its name) only finds it, so a grant counts only while both exist: revoking
+    deletes the record first and takes effect at once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _load(self, owner: str, checkpoint_name: str) -> list[CheckpointPermission]:
+        return [CheckpointPermission.model_validate(self.store.get_json(key))
+                for key in self.store.list_keys(keys.checkpoint_permissions_prefix(owner, checkpoint_name))]
+
+    async def list(self, owner: str, checkpoint_name: str) -> list[CheckpointPermission]:
+        """Oldest first."""
+        found = await asyncio.to_thread(self._load, owner, checkpoint_name)
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    async def grant(self, checkpoint: CheckpointRecord, grantees: list[str]) -> list[CheckpointPermission]:
+        """One permission per grantee; a grantee that already has one keeps it (the same id)."""
+        def write() -> list[CheckpointPermission]:
+            existing = {p.project_id: p for p in self._load(checkpoint.tenant, checkpoint.fine_tuned_model_checkpoint)}
+            granted = []
+            for grantee in grantees:
+                permission = existing.get(grantee) or CheckpointPermission(
+                    id=new_permission_id(), project_id=grantee, owner=checkpoint.tenant,
+                    checkpoint=checkpoint.fine_tuned_model_checkpoint, checkpoint_id=checkpoint.id,
+                )
+                self.store.put_json(keys.checkpoint_permission(checkpoint.tenant, permission.checkpoint, permission.id),
+                                    permission.model_dump())
+                for ref in (permission.checkpoint, permission.checkpoint_id):
+                    self.store.put_json(keys.shared_checkpoint(grantee, ref),
+                                        {"owner": permission.owner, "permission_id": permission.id, "checkpoint": permission.checkpoint})
+                granted.append(permission)
+            return granted
+
+        return await asyncio.to_thread(write)
+
+    async def revoke(self, owner: str, checkpoint_name: str, permission_id: str) -> CheckpointPermission:
+        def delete() -> CheckpointPermission:
+            key = _key(lambda t, i: keys.checkpoint_permission(t, checkpoint_name, i), owner, permission_id)
+            try:
+                permission = CheckpointPermission.model_validate(self.store.get_json(key))
+            except ObjectNotFound:
+                raise RecordNotFound(permission_id) from None
+            self.store.delete(key)  # the grant ends here; the pointers below only found it
+            for ref in (permission.checkpoint, permission.checkpoint_id):
+                self.store.delete(keys.shared_checkpoint(permission.project_id, ref))
+            return permission
+
+        return await asyncio.to_thread(delete)
+
+    def owner_of(self, grantee: str, ref: str) -> str:
+        """The tenant that shares the checkpoint `ref` (id or name) with `grantee`; RecordNotFound when none does
+        (never shared, or revoked). Blocks (the serving engine is synchronous)."""
+        try:
+            pointer = self.store.get_json(_key(keys.shared_checkpoint, grantee, ref))
+            self.store.get_json(keys.checkpoint_permission(pointer["owner"], pointer["checkpoint"], pointer["permission_id"]))
+        except ObjectNotFound:
+            raise RecordNotFound(ref) from None
+        return pointer["owner"]

@@ -1,7 +1,8 @@
 """The one resolver of model names: (tenant, name) → what the name is and where its weights lie.
 
 A name is a catalog base model (`HuggingFaceTB/SmolLM2-135M-Instruct`), a fine-tuned model
-(`ft:{base}:{suffix}:{short}`), or a checkpoint (`ft:…:ckpt-step-N`, or its id `ftckpt-…`). The API
+(`ft:{base}:{suffix}:{short}`), or a checkpoint (`ft:…:ckpt-step-N`, or its id `ftckpt-…`): the tenant's own,
+or one another tenant shares with it (checkpoint permissions; its `owner` is then that tenant). The API
 (`GET /v1/models/{id}`, continuing training), the embedded engine and the vLLM resolver plugin all ask
 this module, so a name means the same thing everywhere. Torch-free and blocking (store reads);
 async callers use `aresolve`.
@@ -14,7 +15,7 @@ from urllib.parse import quote, unquote
 
 from jobs.catalog import Catalog
 from jobs.ids import InvalidId, is_checkpoint_ref, is_fine_tuned_model_id, is_tenant
-from jobs.repository import CheckpointRepository, ModelRepository, RecordNotFound
+from jobs.repository import CheckpointPermissionRepository, CheckpointRepository, ModelRepository, RecordNotFound
 from jobs.store import Store
 
 ModelRole = Literal["base", "fine_tuned", "checkpoint"]
@@ -79,6 +80,7 @@ class ModelResolver:
         self.store = store
         self._checkpoints = CheckpointRepository(store)
         self._models = ModelRepository(store)
+        self._permissions = CheckpointPermissionRepository(store)
 
     def resolve(self, tenant: str, name: str) -> ResolvedModel:
         """Raises ModelNotFound; never falls back to the base model. Store outages propagate (StoreUnavailable)."""
@@ -112,9 +114,12 @@ class ModelResolver:
         )
 
     def _checkpoint(self, tenant: str, name: str) -> ResolvedModel:
-        checkpoint = self._checkpoints.read(tenant, name)
+        try:
+            checkpoint = self._checkpoints.read(tenant, name)
+        except RecordNotFound:
+            checkpoint = self._checkpoints.read(self._permissions.owner_of(tenant, name), name)
         return ResolvedModel(
-            name=name, role="checkpoint", base_model=checkpoint.base_model, owner=tenant,
+            name=name, role="checkpoint", base_model=checkpoint.base_model, owner=checkpoint.tenant,
             created_at=checkpoint.created_at, training_type=checkpoint.training_type,
             task_format=checkpoint.task_format, artifacts=checkpoint.artifacts,
         )

@@ -1,12 +1,14 @@
 """One fine-tuning job on the worker, start to finish.
 
-validating_files → queued → running → succeeded | failed | cancelled:
+validating_files → queued → running → succeeded | failed | cancelled (and paused, by request):
 take the job (a new attempt), download and check the files (and the model to continue, if the job
 continues one) and resolve the job once (jobs.training_input), run `python -m jobs.train --input` on the
 result in a child process (its stdout is a stream of JSON events),
 forward events and progress, store each checkpoint as the child writes it, upload the adapter and
 results, then write the model manifest and mark the job succeeded in one fenced step. A cancel (a
-Redis flag set by the API) stops the child's whole process group within a second or two.
+Redis flag set by the API) stops the child's whole process group within a second or two. A pause (another
+flag) makes the child checkpoint at the end of its step and exit; the checkpoint is stored, the job becomes
+`paused` and the worker takes the next job. A resume queues it again, and it goes on from that checkpoint.
 
 What survives what:
 - The worker stops (SIGTERM: a drain, a rollout): the child checkpoints at the end of its step and the
@@ -94,6 +96,10 @@ def failpoint(name: str, attempt: int) -> None:
     a crash would, in a job's first attempt. Unset in production."""
     if attempt == 1 and os.environ.get("FTAAS_FAILPOINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class JobPaused(Exception):
+    """The job was paused by request: what it trained so far is checkpointed and stored."""
 
 
 class JobFailed(Exception):
@@ -186,11 +192,13 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
     deadline = asyncio.timeout(ctx.job_timeout_s)
     settled = False  # the job's outcome is written (or it is another attempt's to write)
     try:
-        if job.attempt > MAX_ATTEMPTS:
-            raise JobFailed("interrupted", f"the job's worker stopped or died {job.attempt - 1} times; create the job "
+        if (interrupted := job.attempt - job.paused_attempts - 1) >= MAX_ATTEMPTS:
+            raise JobFailed("interrupted", f"the job's worker stopped or died {interrupted} times; create the job "
                             f"again, or continue from its latest checkpoint (GET /v1/fine_tuning/jobs/{job_id}/checkpoints)")
         async with deadline:
             await (_prepare_resume(run) if resuming else _validate_files(run))
+            if await ctx.redis.exists(RedisKeys.job_pause(job_id)):
+                raise JobPaused()
             if run.job.status == JobStatus.QUEUED:
                 await retrying("start", run.transition, JobStatus.RUNNING, started_at=run.job.started_at or now())
                 await run.event("Fine-tuning job resumed" if resuming else "Fine-tuning job started")
@@ -212,10 +220,15 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
         log.warning("job %s: attempt %d was taken over by a newer one; leaving it alone", job_id, job.attempt)
         return "taken_over"
     except InvalidTransition:
-        # The API cancelled the job while we worked; the cancel already wrote the final status.
+        # The API cancelled (or, before it started, paused) the job while we worked; it wrote the status.
         settled = True
         await _record_final_progress(run)
+        with contextlib.suppress(RecordNotFound, *TRANSIENT_ERRORS):
+            return (await ctx.jobs.get(tenant, job_id)).status.value
         return JobStatus.CANCELLED.value
+    except JobPaused:
+        settled = await _pause(run)
+        return JobStatus.PAUSED.value if settled else "unsettled"
     except asyncio.CancelledError:
         settled = await _requeue(run)
         raise
@@ -301,6 +314,8 @@ async def reconcile(ctx: WorkerContext) -> list[str]:
         if job.status.is_terminal:
             await ctx.jobs.forget_unfinished(tenant, job_id)
             continue
+        if job.status == JobStatus.PAUSED:
+            continue  # it waits for a resume, which queues it
         if job.status == JobStatus.RUNNING or taken:
             if redis_is_new:
                 continue
@@ -350,6 +365,26 @@ async def _requeue(run: Attempt) -> bool:
         pass
     except TRANSIENT_ERRORS:
         return False
+    return True
+
+
+async def _pause(run: Attempt) -> bool:
+    """Write the pause (retried through outages); False if it could not be written (the lease then runs out, the
+    job runs again and, its pause flag still set, pauses again)."""
+    try:
+        await retrying("record the pause", run.transition, JobStatus.PAUSED, paused_at=now(), estimated_finish=None,
+                       paused_attempts=run.job.paused_attempts + 1, progress=run.progress or run.job.progress,
+                       patience_s=FINAL_WRITE_PATIENCE_S)
+    except (InvalidTransition, JobTakenOver):
+        return True  # cancelled meanwhile, or another attempt's to settle
+    except TRANSIENT_ERRORS:
+        log.error("job %s: the pause could not be recorded; the job will run again and pause then", run.id)
+        return False
+    progress = run.job.progress
+    at = f" at step {progress.step} of {progress.total_steps}" if progress and progress.step else " before training"
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        await run.event(f"Job paused{at}; its worker is free. Resume it (POST /v1/fine_tuning/jobs/{run.id}/resume) "
+                        "to go on from its latest checkpoint")
     return True
 
 
@@ -456,6 +491,8 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
         if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
             await run.event("Job cancelled; training process stopped")
             raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
+        if code != 0 and await ctx.redis.exists(RedisKeys.job_pause(job.id)):
+            raise JobPaused()  # it checkpointed on the SIGTERM the pause sent; the checkpoint is stored
         why = _out_of_memory(code, processes, log_path, log_start)
         if why and retries_left and run.activation_budget:
             budget = run.activation_budget // 2
@@ -508,7 +545,7 @@ async def run_child(run: Attempt, command: list[str], env: dict[str, str],
             start_new_session=True,  # its own process group, so a cancel kills everything it started
             preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
-        watcher = asyncio.create_task(_kill_on_cancel(ctx, run.id, child))
+        watcher = asyncio.create_task(_stop_on_request(ctx, run.id, child))
         try:
             last_error = await _forward_events(run, child, checkpoints)
             return await child.wait(), last_error
@@ -639,10 +676,16 @@ class CheckpointUploads:
             )
 
 
-async def _kill_on_cancel(ctx: WorkerContext, job_id: str, child: asyncio.subprocess.Process) -> None:
-    """Kill the child when the job is cancelled; `_train` notices the flag once the child is gone."""
+async def _stop_on_request(ctx: WorkerContext, job_id: str, child: asyncio.subprocess.Process) -> None:
+    """Kill the child when the job is cancelled; ask it to checkpoint and stop when the job is paused. `_train`
+    notices the flag once the child is gone."""
+    pausing = False
     while child.returncode is None:
         with contextlib.suppress(*TRANSIENT_ERRORS):
+            if not pausing and await ctx.redis.exists(RedisKeys.job_pause(job_id)):
+                log.info("job %s paused; asking the training process to checkpoint and stop", job_id)
+                _kill_group(child, signal.SIGTERM)  # it finishes its step, checkpoints and exits
+                pausing = True
             if await ctx.redis.exists(RedisKeys.job_cancel(job_id)):
                 log.info("job %s cancelled; stopping the training process", job_id)
                 _kill_group(child, signal.SIGINT)  # at once: SIGTERM would make it checkpoint first

@@ -14,7 +14,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from jobs import queue
 from jobs.catalog import Catalog
 from jobs.events import EventLog
-from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
+from jobs.repository import (
+    CheckpointPermissionRepository, CheckpointRepository, FileRepository, JobRepository, ModelRepository,
+)
 from jobs.resolver import ModelResolver
 from jobs.settings import Settings
 from jobs.store import open_store
@@ -23,6 +25,7 @@ from service.auth import require_api_key
 from service.dependencies import Services, provide_services, provide_tenant
 from service.openapi_keywords import KeywordsAsEnums
 from service.errors import EXCEPTION_HANDLERS
+from service.checkpoints.controller import CheckpointPermissionsController
 from service.files.controller import FilesController
 from service.fine_tuning.controller import FineTuningController
 from service.logs import send_request_id
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.services = Services(
                 settings=settings, catalog=catalog, store=store, redis=redis,
                 files=FileRepository(store), jobs=JobRepository(store, redis), models=ModelRepository(store), checkpoints=CheckpointRepository(store),
+                permissions=CheckpointPermissionRepository(store),
                 resolver=ModelResolver(catalog, store),
                 events=EventLog(redis, store), metrics=metrics, serving=serving, vllm=vllm,
             )
@@ -64,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     v1 = Router(
         path="/v1",
-        route_handlers=[FilesController, FineTuningController, ModelsController,
+        route_handlers=[FilesController, FineTuningController, CheckpointPermissionsController, ModelsController,
                         proxy.create_chat_completion, proxy.create_completion],
         guards=[require_api_key],
         security=[{"api_key": []}],

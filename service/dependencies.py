@@ -10,7 +10,9 @@ from litestar.di import NamedDependency
 
 from jobs.catalog import Catalog
 from jobs.events import EventLog
-from jobs.repository import CheckpointRepository, FileRepository, JobRepository, ModelRepository
+from jobs.repository import (
+    CheckpointPermissionRepository, CheckpointRepository, FileRepository, JobRepository, ModelRepository,
+)
 from jobs.resolver import ModelResolver
 from jobs.store import Store
 from jobs.settings import Settings
@@ -27,6 +29,7 @@ class Services:
     jobs: JobRepository
     models: ModelRepository
     checkpoints: CheckpointRepository
+    permissions: CheckpointPermissionRepository  # checkpoints shared with other tenants
     resolver: ModelResolver  # the one lookup of model names (base, fine-tuned, checkpoint)
     events: EventLog
     metrics: ApiMetrics

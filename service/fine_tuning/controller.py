@@ -75,6 +75,22 @@ class FineTuningController(Controller):
     async def cancel_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
         return FineTuningJob.from_record(await service.cancel_job(services, tenant, fine_tuning_job_id))
 
+    @post(
+        "/{fine_tuning_job_id:str}/pause", responses=CONFLICT_RESPONSES, operation_id="pause_fine_tuning_job", status_code=200,
+        summary="Pause a job: a waiting job at once; a running one stores a checkpoint and frees its worker",
+        description="A running job stops at the end of its current step (it shows `running` until then); a paused job "
+        "shows `status: queued` (OpenAI's status set) with `paused: true`. Resume continues from the checkpoint.",
+    )
+    async def pause_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
+        return FineTuningJob.from_record(await service.pause_job(services, tenant, fine_tuning_job_id))
+
+    @post(
+        "/{fine_tuning_job_id:str}/resume", responses=CONFLICT_RESPONSES, operation_id="resume_fine_tuning_job",
+        status_code=200, summary="Resume a paused job: it is queued and goes on from its latest checkpoint",
+    )
+    async def resume_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
+        return FineTuningJob.from_record(await service.resume_job(services, tenant, fine_tuning_job_id))
+
     @get(
         "/{fine_tuning_job_id:str}/events", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_events",
         summary="A job's events (progress, metrics, errors), newest first",

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from jobs.records import CheckpointRecord, JobProgress, JobRecord
 from jobs.spec import Compute
+from jobs.status import JobStatus
 
 
 class HyperparametersObject(BaseModel):
@@ -28,7 +29,9 @@ class FineTuningJob(BaseModel):
     model: str
     fine_tuned_model: str | None
     organization_id: str
-    status: str
+    status: Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"] = Field(
+        description="OpenAI's status set: a paused job is `queued`, with `paused: true`."
+    )
     training_file: str
     validation_file: str | None
     hyperparameters: HyperparametersObject
@@ -48,6 +51,8 @@ class FineTuningJob(BaseModel):
         None, description="The training file's format (chat, prompt_completion, text, classification, preference), known once validated."
     )
     progress: JobProgress | None
+    paused: bool = Field(False, description="Paused by request (status `queued`): POST …/resume to go on.")
+    paused_at: int | None = None
 
     @classmethod
     def from_record(cls, job: JobRecord) -> "FineTuningJob":
@@ -65,14 +70,15 @@ class FineTuningJob(BaseModel):
             )
         return cls(
             id=job.id, created_at=job.created_at, finished_at=job.finished_at, model=spec.model,
-            fine_tuned_model=job.fine_tuned_model, organization_id=job.tenant, status=job.status.value,
+            fine_tuned_model=job.fine_tuned_model, organization_id=job.tenant,
+            status=JobStatus.QUEUED.value if job.status == JobStatus.PAUSED else job.status.value,
             training_file=spec.training_file, validation_file=spec.validation_file, hyperparameters=hp,
             method=_method(spec.method_type, hp, job.plan),
             result_files=job.result_files, trained_tokens=job.trained_tokens,
             error=JobErrorObject(**job.error.model_dump()) if job.error else None, seed=spec.seed,
             estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
             training_type=spec.training_type.model_dump(), compute=spec.compute, task_format=job.task_format,
-            progress=job.progress,
+            progress=job.progress, paused=job.status == JobStatus.PAUSED, paused_at=job.paused_at,
         )
 
 

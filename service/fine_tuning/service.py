@@ -1,4 +1,4 @@
-"""Creating, reading, listing and cancelling fine-tuning jobs."""
+"""Creating, reading, listing, cancelling, pausing and resuming fine-tuning jobs."""
 
 import secrets
 from typing import Any
@@ -9,7 +9,7 @@ from jobs.ids import new_job_id
 from jobs.keys import RedisKeys
 from jobs.queue import enqueue_training
 from jobs.records import CheckpointRecord, JobRecord, StartingModel, now
-from jobs.repository import RecordNotFound
+from jobs.repository import JobTakenOver, RecordNotFound
 from jobs.resolver import ModelNotFound
 from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
@@ -113,6 +113,53 @@ async def cancel_job(services: Services, tenant: str, job_id: str) -> JobRecord:
     except InvalidTransition as exc:
         raise Conflict(f"job {job_id} has already {exc.current.value}; it cannot be cancelled") from None
     await services.events.append(job_id, "Job cancelled by request", tenant=tenant)
+    return job
+
+
+async def pause_job(services: Services, tenant: str, job_id: str) -> JobRecord:
+    """Pause a job: at once when no worker holds it; else its worker checkpoints at the end of the step under way,
+    stores the checkpoint and lets the job go (it is `paused` then). Pausing a paused job changes nothing."""
+    job = await get_job(services, tenant, job_id)
+    if job.status == JobStatus.PAUSED:
+        return job
+    if job.status.is_terminal:
+        raise Conflict(f"job {job_id} has already {job.status.value}; only unfinished jobs can be paused")
+    # The flag goes first: the worker that holds the job, or takes it next, pauses it.
+    await services.redis.set(RedisKeys.job_pause(job_id), 1, ex=CANCEL_FLAG_TTL_S)
+    if not await services.redis.exists(RedisKeys.job_lease(job_id)):
+        try:  # fenced by the attempt read above: a worker that claims it meanwhile pauses it itself
+            job = await services.jobs.transition(tenant, job_id, JobStatus.PAUSED, attempt=job.attempt,
+                                                 paused_at=now(), estimated_finish=None)
+            await services.events.append(job_id, "Job paused by request before a worker took it; resume it to "
+                                         "queue it again", tenant=tenant)
+            return job
+        except (InvalidTransition, JobTakenOver):
+            job = await get_job(services, tenant, job_id)
+            if job.status.is_terminal:
+                raise Conflict(f"job {job_id} has already {job.status.value}; it cannot be paused") from None
+    await services.events.append(job_id, "Pause requested: the job stops at the end of its current step, stores a "
+                                 "checkpoint and is paused", tenant=tenant)
+    return job
+
+
+async def resume_job(services: Services, tenant: str, job_id: str) -> JobRecord:
+    """Queue a paused job again; the next free worker goes on from its latest checkpoint."""
+    job = await get_job(services, tenant, job_id)
+    if job.status != JobStatus.PAUSED:
+        pausing = not job.status.is_terminal and await services.redis.exists(RedisKeys.job_pause(job_id))
+        raise Conflict(f"job {job_id} is {job.status.value}" + (
+            ", pausing (it stops at the end of its current step); resume it once its status says paused"
+            if pausing else "; only paused jobs can be resumed"))
+    await services.redis.delete(RedisKeys.job_pause(job_id))  # first, or the worker that takes it pauses it again
+    validated = job.plan is not None
+    try:
+        job = await services.jobs.transition(tenant, job_id, JobStatus.QUEUED if validated else JobStatus.VALIDATING_FILES,
+                                             paused_at=None)
+    except InvalidTransition as exc:
+        raise Conflict(f"job {job_id} has already {exc.current.value}; it cannot be resumed") from None
+    await enqueue_training(services.redis, tenant, job_id)
+    await services.events.append(job_id, "Job resumed by request: queued; the next free worker goes on from its "
+                                 "latest checkpoint" if validated else "Job resumed by request: queued", tenant=tenant)
     return job
 
 

@@ -314,3 +314,47 @@ def test_a_conversation_opening_with_the_assistant_is_rejected_at_upload(api):
     opening = {"messages": [{"role": "assistant", "content": "hello"}, {"role": "user", "content": "hi"}]}
     r = upload(api, jsonl(CHAT, opening))
     assert r.status_code == 400 and "line 2: the first message is from the assistant" in r.json()["error"]["message"]
+
+
+def test_a_waiting_job_pauses_at_once_and_resumes_into_the_queue_through_the_openai_sdk(api, redis_url):
+    """No worker holds it: pause writes `paused` at once (shown as OpenAI's `queued` with `paused: true`), resume
+    queues it again; answers a retry cannot change are 409s. A job a worker holds only gets the request
+    (tests/integration/test_worker.py pauses a running one)."""
+    import openai
+    import redis
+
+    from jobs.keys import RedisKeys
+
+    client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0,
+                           _strict_response_validation=True)  # every answer must parse under the SDK's types
+    job = create_job(api)
+    paused = client.fine_tuning.jobs.pause(job["id"])
+    assert paused.status == "queued" and paused.model_extra["paused"] is True and paused.model_extra["paused_at"]
+    assert client.fine_tuning.jobs.pause(job["id"]).model_extra["paused"] is True  # pausing again changes nothing
+    assert client.fine_tuning.jobs.retrieve(job["id"]).model_extra["paused"] is True
+    assert any(j.id == job["id"] and j.model_extra["paused"] for j in client.fine_tuning.jobs.list())
+
+    queue = redis.Redis.from_url(redis_url)
+    resumed = client.fine_tuning.jobs.resume(job["id"])
+    assert resumed.status == "validating_files" and resumed.model_extra["paused"] is False  # paused before validation
+    assert queue.zscore(api.app.state.settings.queue_name, job["id"]) is not None  # waiting for a worker
+    assert not queue.exists(RedisKeys.job_pause(job["id"]))
+    with pytest.raises(openai.ConflictError, match="only paused jobs can be resumed"):
+        client.fine_tuning.jobs.resume(job["id"])
+    messages = [e.message for e in client.fine_tuning.jobs.list_events(job["id"])]
+    assert messages[:2] == ["Job resumed by request: queued", "Job paused by request before a worker took it; resume "
+                            "it to queue it again"]
+
+    held = create_job(api)
+    queue.set(RedisKeys.job_lease(held["id"]), 1, ex=60)  # as the worker that holds a job keeps it
+    requested = client.fine_tuning.jobs.pause(held["id"])
+    assert requested.status == "validating_files" and requested.model_extra["paused"] is False
+    assert queue.exists(RedisKeys.job_pause(held["id"]))  # the worker pauses it, after a checkpoint
+    with pytest.raises(openai.ConflictError, match="pausing"):
+        client.fine_tuning.jobs.resume(held["id"])
+
+    client.fine_tuning.jobs.cancel(held["id"])
+    with pytest.raises(openai.ConflictError, match="already cancelled; only unfinished jobs can be paused"):
+        client.fine_tuning.jobs.pause(held["id"])
+    assert api.post("/v1/fine_tuning/jobs/ftjob-nope/pause", headers=ALPHA).status_code == 404
+    assert api.post(f"/v1/fine_tuning/jobs/{job['id']}/pause", headers=BETA).status_code == 404

@@ -57,14 +57,14 @@ def test_generated_client_talks_to_the_api(api, monkeypatch):
     assert isinstance(error, ErrorBody) and "unknown model 'nope'" in error.error.message
 
 
-def test_the_generated_client_reads_every_answer_of_a_job_it_creates_and_cancels(api, monkeypatch):
+def test_the_generated_client_reads_every_answer_of_a_job_it_creates_pauses_resumes_and_cancels(api, monkeypatch):
     """Typed results all the way: numbers where `auto` was resolved, the file's bytes, errors as ErrorBody."""
     monkeypatch.syspath_prepend(str(ROOT / "clients" / "python"))
     from ftaas_client import AuthenticatedClient
     from ftaas_client.api.files import create_file, delete_file, list_files, retrieve_file_content
     from ftaas_client.api.fine_tuning import (
         cancel_fine_tuning_job, create_fine_tuning_job, list_fine_tuning_checkpoints, list_fine_tuning_events,
-        list_fine_tuning_jobs, retrieve_fine_tuning_job,
+        list_fine_tuning_jobs, pause_fine_tuning_job, resume_fine_tuning_job, retrieve_fine_tuning_job,
     )
     from ftaas_client.models import (
         ErrorBody, FileDeleted, FileObject, FileUpload, FineTuningJob, Hyperparameters, JobSpec,
@@ -91,6 +91,13 @@ def test_the_generated_client_reads_every_answer_of_a_job_it_creates_and_cancels
     events = list_fine_tuning_events.sync(client=client, fine_tuning_job_id=created.id)
     assert events.data[0].message == f"Created fine-tuning job: {created.id}"
     assert list_fine_tuning_checkpoints.sync(client=client, fine_tuning_job_id=created.id).data == []
+
+    paused = pause_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
+    assert (paused.status, paused.paused) == ("queued", True)
+    resumed = resume_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
+    assert (resumed.status, resumed.paused) == ("validating_files", False)
+    not_paused = resume_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
+    assert isinstance(not_paused, ErrorBody) and "only paused jobs can be resumed" in not_paused.error.message
 
     in_use = delete_file.sync(client=client, file_id=uploaded.id)
     assert isinstance(in_use, ErrorBody) and created.id in in_use.error.message

@@ -337,23 +337,79 @@ def test_least_recently_used_adapters_are_evicted_and_come_back(server, referenc
 
 
 @pytest.mark.slow
-def test_a_checkpoint_answers_by_its_model_name(model_store, server, folders, references):
-    model = model_id("lora")
-    model_store.upload_folder(keys.checkpoint_artifacts("alpha", "ftjob-abcd1234", 2, "adapter"), folders["lora2"])
-    record = CheckpointRecord(
-        id=new_checkpoint_id(), tenant="alpha", job_id="ftjob-abcd1234", step=2,
-        fine_tuned_model_checkpoint=checkpoint_model_name(model, 2), artifact="adapter",
-        base_model=DEFAULT_MODEL_ID, training_type={"type": "lora"}, task_format="chat",
-    )
+def store_checkpoint(store: Store, folder: Path, model: str, step: int) -> CheckpointRecord:
+    """What the worker does for a LoRA checkpoint of alpha's job: its adapter, then its record."""
     import asyncio
 
-    asyncio.run(CheckpointRepository(model_store).save(record))
+    store.upload_folder(keys.checkpoint_artifacts("alpha", "ftjob-abcd1234", step, "adapter"), folder)
+    record = CheckpointRecord(
+        id=new_checkpoint_id(), tenant="alpha", job_id="ftjob-abcd1234", step=step,
+        fine_tuned_model_checkpoint=checkpoint_model_name(model, step), artifact="adapter",
+        base_model=DEFAULT_MODEL_ID, training_type={"type": "lora"}, task_format="chat",
+    )
+    asyncio.run(CheckpointRepository(store).save(record))
+    return record
+
+
+def test_a_checkpoint_answers_by_its_model_name(model_store, server, folders, references):
+    model = model_id("lora")
+    record = store_checkpoint(model_store, folders["lora2"], model, step=2)
     client = sdk(server)
     assert chat(client, record.fine_tuned_model_checkpoint) == references["lora2"]  # its own weights
     with pytest.raises(openai.NotFoundError):
         sdk(server, "k2").chat.completions.create(model=record.fine_tuned_model_checkpoint, messages=FRANCE)
     with pytest.raises(openai.NotFoundError, match="ckpt-step-9"):
         client.chat.completions.create(model=f"{model}:ckpt-step-9", messages=FRANCE)
+
+
+def test_a_shared_checkpoint_trains_and_answers_for_its_grantee_until_revoked(model_store, server, folders, references, tmp_path):
+    """OpenAI's checkpoint permissions through the official SDK (every answer parsed strictly by its types): alpha
+    shares a checkpoint with beta, who can then call it and train from it by its name; revoking ends both at once."""
+    from service.app import create_app
+    from tests.integration.test_api import jsonl
+
+    record = store_checkpoint(model_store, folders["lora2"], model_id("lora"), step=3)
+    name = record.fine_tuned_model_checkpoint
+    settings = api_settings(f"file://{model_store.root}", tmp_path, api_keys="k1:alpha,k2:beta,k3:gamma",
+                            serving_url=server, models=json.dumps({DEFAULT_MODEL_ID: "unused"}))
+    with live_server(create_app(settings)) as api:
+        owner = openai.OpenAI(base_url=f"{api}/v1", api_key="k1", max_retries=0, _strict_response_validation=True)
+        beta = openai.OpenAI(base_url=f"{api}/v1", api_key="k2", max_retries=0, _strict_response_validation=True)
+        training_file = beta.files.create(file=("train.jsonl", jsonl(*[{"messages": FRANCE + [
+            {"role": "assistant", "content": "Paris."}]}] * 2)), purpose="fine-tune").id
+
+        with pytest.raises(openai.NotFoundError):
+            beta.chat.completions.create(model=name, messages=FRANCE)  # not shared yet
+        with pytest.raises(openai.BadRequestError, match="2 problems: no project 'nobody'.*your own project"):
+            owner.fine_tuning.checkpoints.permissions.create(name, project_ids=["nobody", "alpha"])
+        granted = owner.fine_tuning.checkpoints.permissions.create(name, project_ids=["beta", "gamma"]).data
+        assert [p.project_id for p in granted] == ["beta", "gamma"] and all(p.id.startswith("cp_") for p in granted)
+        again = owner.fine_tuning.checkpoints.permissions.create(record.id, project_ids=["beta"]).data  # by its id
+        assert [p.id for p in again] == [granted[0].id]  # sharing again keeps the permission
+        listed = owner.fine_tuning.checkpoints.permissions.list(name, order="ascending")
+        assert [p.id for p in listed] == [p.id for p in granted]
+        only_beta = owner.fine_tuning.checkpoints.permissions.list(name, project_id="beta").data
+        assert [p.project_id for p in only_beta] == ["beta"]
+        with pytest.warns(DeprecationWarning):
+            retrieved = owner.fine_tuning.checkpoints.permissions.retrieve(name, limit=1)
+        assert len(retrieved.data) == 1 and retrieved.has_more is True and retrieved.first_id == retrieved.data[0].id
+        with pytest.raises(openai.NotFoundError, match="of yours"):  # only the owner manages who may use it
+            beta.fine_tuning.checkpoints.permissions.list(name)
+
+        assert chat(beta, name) == references["lora2"]  # the owner's weights, by the owner's name
+        assert beta.models.retrieve(name).owned_by == "alpha"
+        job = beta.fine_tuning.jobs.create(model=name, training_file=training_file)
+        assert job.model == name
+
+        deleted = owner.fine_tuning.checkpoints.permissions.delete(granted[0].id, fine_tuned_model_checkpoint=name)
+        assert (deleted.id, deleted.deleted) == (granted[0].id, True)
+        with pytest.raises(openai.NotFoundError):
+            beta.chat.completions.create(model=name, messages=FRANCE)
+        with pytest.raises(openai.BadRequestError, match="model"):
+            beta.fine_tuning.jobs.create(model=name, training_file=training_file)
+        with pytest.raises(openai.NotFoundError, match="no permission"):
+            owner.fine_tuning.checkpoints.permissions.delete(granted[0].id, fine_tuned_model_checkpoint=name)
+        assert [p.project_id for p in owner.fine_tuning.checkpoints.permissions.list(name)] == ["gamma"]
 
 
 @pytest.mark.slow

@@ -239,42 +239,76 @@ def stop_worker_during_training(api, settings, job_id: str, after_step: int, **w
     asyncio.run(run())
 
 
-def test_a_worker_stopping_checkpoints_the_job_which_resumes_on_the_next(api, settings):
+def test_a_worker_stopping_or_a_pause_checkpoints_the_job_which_resumes_with_the_same_losses(api, settings):
     """SIGTERM on the worker (a drain): the training process finishes its step, writes a checkpoint, which is
-    stored, and the job is queued again; the next worker resumes from that step. The job asks for no
-    checkpoints, as a default job does not."""
+    stored, and the job is queued again; the next worker resumes from that step. A pause (through the official
+    SDK, every answer parsed strictly by its types) stops the training the same way, the job is paused (OpenAI's
+    `queued`, with `paused: true`) and its worker free; a resume goes on from the checkpoint. Both end with the
+    losses of a run never interrupted. The jobs ask for no checkpoints, as a default job does not."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0,
+                           _strict_response_validation=True)
     train_file = upload(api, jsonl(*classification_examples(16, seed=4))).json()["id"]
     body = {
         "model": BASE, "training_file": train_file, "seed": 11, "training_type": {"type": "lora", "r": 4},
         "hyperparameters": {"max_steps": 8, "batch_size": 4, "learning_rate": 3e-4},
     }
+
+    def stored_steps(job_id: str) -> list[int]:
+        return [c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{job_id}/checkpoints", headers=ALPHA).json()["data"]]
+
+    paused = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
+    worker = threading.Thread(target=run_worker_until_idle, args=(settings,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 300
+        while not any(e["type"] == "metrics" and e["data"]["step"] >= 2 for e in events_of(api, paused["id"])):
+            assert time.monotonic() < deadline and worker.is_alive(), "training did not get that far"
+            time.sleep(0.2)
+        assert client.fine_tuning.jobs.pause(paused["id"]).status == "running"  # until its step ends
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "the worker did not let the paused job go"
+    finally:
+        worker.join(timeout=60)
+    waiting = client.fine_tuning.jobs.retrieve(paused["id"])
+    assert waiting.status == "queued" and waiting.model_extra["paused"] is True, waiting.error
+    assert len(stored_steps(paused["id"])) == 1 and (paused_at := stored_steps(paused["id"])[0]) >= 2
+    messages = [e["message"] for e in events_of(api, paused["id"])]
+    assert f"Stopped at step {paused_at} of 8 on request (SIGTERM); the checkpoint at step {paused_at} resumes it" in messages
+    assert any(m.startswith("Job paused at step ") and "its worker is free" in m for m in messages), messages[:5]
+
     interrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
-    stop_worker_during_training(api, settings, interrupted["id"], after_step=2)
+    stop_worker_during_training(api, settings, interrupted["id"], after_step=2)  # the paused job stays paused
     waiting = api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}", headers=ALPHA).json()
-    assert waiting["status"] == "queued", waiting["error"]
-    stored = [c["step_number"] for c in api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}/checkpoints", headers=ALPHA).json()["data"]]
+    assert waiting["status"] == "queued" and waiting["paused"] is False, waiting["error"]
+    stored = stored_steps(interrupted["id"])
     assert len(stored) == 1 and stored[0] >= 2, stored
     stopped_at = stored[0]
     messages = [e["message"] for e in events_of(api, interrupted["id"])]
     assert f"Stopped at step {stopped_at} of 8 on request (SIGTERM); the checkpoint at step {stopped_at} resumes it" in messages
     assert any(m.startswith("The worker stopped; the job is queued again") for m in messages)
+    assert client.fine_tuning.jobs.retrieve(paused["id"]).model_extra["paused"] is True
 
+    assert client.fine_tuning.jobs.resume(paused["id"]).status == "queued"
     uninterrupted = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body).json()
-    run_worker_until_idle(settings)  # resumes the first job, then runs its twin from the start
+    run_worker_until_idle(settings)  # resumes both jobs, then runs their twin from the start
 
-    resumed = api.get(f"/v1/fine_tuning/jobs/{interrupted['id']}", headers=ALPHA).json()
     twin = api.get(f"/v1/fine_tuning/jobs/{uninterrupted['id']}", headers=ALPHA).json()
-    assert resumed["status"] == twin["status"] == "succeeded", (resumed["error"], twin["error"])
-    messages = [e["message"] for e in events_of(api, interrupted["id"])]
-    assert f"Resuming from the checkpoint stored at step {stopped_at}" in messages
-    assert f"Resumed from the checkpoint at step {stopped_at}" in messages
-    # The resumed run ends where the uninterrupted one does: same steps, same losses.
-    resumed_rows = file_content(api, resumed["result_files"][0]).splitlines()
     twin_rows = file_content(api, twin["result_files"][0]).splitlines()
-    assert len(resumed_rows) == len(twin_rows) == 1 + 8
+    assert twin["status"] == "succeeded" and len(twin_rows) == 1 + 8, twin["error"]
     column = twin_rows[0].split(",").index("train_loss")
-    for mine, theirs in zip(resumed_rows[1:], twin_rows[1:]):
-        assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
+    for job_id, step in ((interrupted["id"], stopped_at), (paused["id"], paused_at)):
+        resumed = api.get(f"/v1/fine_tuning/jobs/{job_id}", headers=ALPHA).json()
+        assert resumed["status"] == "succeeded" and resumed["paused"] is False, resumed["error"]
+        messages = [e["message"] for e in events_of(api, job_id)]
+        assert f"Resuming from the checkpoint stored at step {step}" in messages
+        assert f"Resumed from the checkpoint at step {step}" in messages
+        # The resumed run ends where the uninterrupted one does: same steps, same losses.
+        resumed_rows = file_content(api, resumed["result_files"][0]).splitlines()
+        assert len(resumed_rows) == len(twin_rows)
+        for mine, theirs in zip(resumed_rows[1:], twin_rows[1:]):
+            assert float(mine.split(",")[column]) == pytest.approx(float(theirs.split(",")[column]), rel=1e-4)
 
 
 def training_processes(job_id: str, rank: int) -> list[int]:

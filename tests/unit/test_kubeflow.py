@@ -88,12 +88,11 @@ def test_auto_processes_per_node_is_one_per_gpu_of_a_training_node_or_one_withou
     validated(manifest)
 
 
-def test_without_kueue_there_is_no_queue_label_and_a_paused_job_is_created_suspended_and_marked():
-    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(kubeflow_queue_name=""), paused=True)
+def test_without_kueue_there_is_no_queue_label():
+    manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings(kubeflow_queue_name=""))
     validated(manifest)
     assert "kueue.x-k8s.io/queue-name" not in manifest["metadata"]["labels"]
-    assert manifest["spec"]["suspend"] is True
-    assert manifest["metadata"]["annotations"][kubeflow.PAUSED_ANNOTATION] == "true"
+    assert manifest["spec"]["suspend"] is False
 
 
 @pytest.mark.parametrize("job_id", [
@@ -161,10 +160,8 @@ def test_a_failed_trainjob_is_a_failed_job_whose_message_carries_the_reason(reas
     assert reason in message and detail in message
 
 
-def test_a_suspended_trainjob_is_paused_when_ftaas_paused_it_and_queued_while_kueue_holds_it():
+def test_a_suspended_trainjob_is_queued_while_kueue_holds_it():
     suspended = {"conditions": [condition("Suspended", "True", "Suspended", "TrainJob is suspended")]}
-    status, message = trainjob_status(trainjob(suspended, annotations={kubeflow.PAUSED_ANNOTATION: "true"}))
-    assert status == JobStatus.PAUSED and "paused" in message
     status, message = trainjob_status(trainjob(suspended))
     assert status == JobStatus.QUEUED and "Kueue" in message
 
@@ -205,27 +202,21 @@ class RecordingApi:
         return call
 
 
-def test_the_client_creates_reads_pauses_resumes_and_deletes_trainjobs_in_its_namespace():
+def test_the_client_creates_reads_and_deletes_trainjobs_in_its_namespace():
     api = RecordingApi()
     trainjobs = KubeflowTrainJobs("training", api=api)
     manifest = trainjob_manifest(job({"num_nodes": 2}), kubeflow_settings())
     name = manifest["metadata"]["name"]
     trainjobs.create(manifest)
     trainjobs.get(name)
-    trainjobs.set_paused(name, True)
-    trainjobs.set_paused(name, False)
     trainjobs.delete(name)
 
     where = {"group": "trainer.kubeflow.org", "version": "v1alpha1", "namespace": "training", "plural": "trainjobs"}
     assert [method for method, _ in api.calls] == [
-        "create_namespaced_custom_object", "get_namespaced_custom_object", "patch_namespaced_custom_object",
-        "patch_namespaced_custom_object", "delete_namespaced_custom_object",
+        "create_namespaced_custom_object", "get_namespaced_custom_object", "delete_namespaced_custom_object",
     ]
     assert all(kwargs.items() >= where.items() for _, kwargs in api.calls)
     assert api.calls[0][1]["body"] == manifest
-    pause, resume = api.calls[2][1]["body"], api.calls[3][1]["body"]
-    assert pause == {"metadata": {"annotations": {kubeflow.PAUSED_ANNOTATION: "true"}}, "spec": {"suspend": True}}
-    assert resume == {"metadata": {"annotations": {kubeflow.PAUSED_ANNOTATION: None}}, "spec": {"suspend": False}}
 
 
 def test_the_client_calls_exist_in_the_kubernetes_package_with_these_arguments():
@@ -237,8 +228,8 @@ def test_the_client_calls_exist_in_the_kubernetes_package_with_these_arguments()
     trainjobs = KubeflowTrainJobs("training", api=api)
     trainjobs.create({})
     trainjobs.get("n")
-    trainjobs.set_paused("n", True)
     trainjobs.delete("n")
+    trainjobs.delete("n", wait_for_pods=True)
     for method, kwargs in api.calls:
         inspect.signature(getattr(CustomObjectsApi, method)).bind(None, **kwargs)
 

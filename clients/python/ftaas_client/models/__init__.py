@@ -10,6 +10,9 @@ from .chat_completion_request_response_format_type_0 import ChatCompletionReques
 from .chat_message import ChatMessage
 from .chat_message_role import ChatMessageRole
 from .checkpoint_metrics import CheckpointMetrics
+from .checkpoint_permission_deleted import CheckpointPermissionDeleted
+from .checkpoint_permission_list import CheckpointPermissionList
+from .checkpoint_permission_object import CheckpointPermissionObject
 from .choice_logprobs import ChoiceLogprobs
 from .completion import Completion
 from .completion_choice import CompletionChoice
@@ -55,6 +58,7 @@ from .fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem
 from .fine_tuning_job_list import FineTuningJobList
 from .fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
 from .fine_tuning_job_method import FineTuningJobMethod
+from .fine_tuning_job_status import FineTuningJobStatus
 from .fine_tuning_job_training_type import FineTuningJobTrainingType
 from .freeze import Freeze
 from .full_training import FullTraining
@@ -81,6 +85,7 @@ from .job_error_object import JobErrorObject
 from .job_progress import JobProgress
 from .job_spec import JobSpec
 from .job_spec_metadata_type_0 import JobSpecMetadataType0
+from .list_checkpoint_permissions_order import ListCheckpointPermissionsOrder
 from .list_files_order import ListFilesOrder
 from .lora_training import LoraTraining
 from .lora_training_target_modules_type_0 import LoraTrainingTargetModulesType0
@@ -89,6 +94,7 @@ from .method_type import MethodType
 from .model_deleted import ModelDeleted
 from .model_list import ModelList
 from .model_object import ModelObject
+from .permission_create import PermissionCreate
 from .prefix_tuning import PrefixTuning
 from .prompt_tuning import PromptTuning
 from .qlora_training import QloraTraining
@@ -114,6 +120,9 @@ __all__ = (
     "ChatMessage",
     "ChatMessageRole",
     "CheckpointMetrics",
+    "CheckpointPermissionDeleted",
+    "CheckpointPermissionList",
+    "CheckpointPermissionObject",
     "ChoiceLogprobs",
     "Completion",
     "CompletionChoice",
@@ -159,6 +168,7 @@ __all__ = (
     "FineTuningJobList",
     "FineTuningJobMetadataType0",
     "FineTuningJobMethod",
+    "FineTuningJobStatus",
     "FineTuningJobTrainingType",
     "Freeze",
     "FullTraining",
@@ -185,6 +195,7 @@ __all__ = (
     "JobProgress",
     "JobSpec",
     "JobSpecMetadataType0",
+    "ListCheckpointPermissionsOrder",
     "ListFilesOrder",
     "LoraTraining",
     "LoraTrainingTargetModulesType0",
@@ -193,6 +204,7 @@ __all__ = (
     "ModelDeleted",
     "ModelList",
     "ModelObject",
+    "PermissionCreate",
     "PrefixTuning",
     "PromptTuning",
     "QloraTraining",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.fine_tuning_job_status import FineTuningJobStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class FineTuningJob:
         progress (JobProgress | None):
         result_files (list[str]):
         seed (int | None):
-        status (str):
+        status (FineTuningJobStatus): OpenAI's status set: a paused job is `queued`, with `paused: true`.
         trained_tokens (int | None):
         training_file (str):
         training_type (FineTuningJobTrainingType):
@@ -49,6 +50,8 @@ class FineTuningJob:
         validation_file (None | str):
         integrations (list[FineTuningJobIntegrationsItem] | Unset):
         object_ (Literal['fine_tuning.job'] | Unset):  Default: 'fine_tuning.job'.
+        paused (bool | Unset): Paused by request (status `queued`): POST …/resume to go on. Default: False.
+        paused_at (int | None | Unset):
         task_format (None | str | Unset): The training file's format (chat, prompt_completion, text, classification,
             preference), known once validated.
     """
@@ -68,7 +71,7 @@ class FineTuningJob:
     progress: JobProgress | None
     result_files: list[str]
     seed: int | None
-    status: str
+    status: FineTuningJobStatus
     trained_tokens: int | None
     training_file: str
     training_type: FineTuningJobTrainingType
@@ -76,6 +79,8 @@ class FineTuningJob:
     validation_file: None | str
     integrations: list[FineTuningJobIntegrationsItem] | Unset = UNSET
     object_: Literal["fine_tuning.job"] | Unset = "fine_tuning.job"
+    paused: bool | Unset = False
+    paused_at: int | None | Unset = UNSET
     task_format: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -130,7 +135,7 @@ class FineTuningJob:
         seed: int | None
         seed = self.seed
 
-        status = self.status
+        status = self.status.value
 
         trained_tokens: int | None
         trained_tokens = self.trained_tokens
@@ -153,6 +158,14 @@ class FineTuningJob:
                 integrations.append(integrations_item)
 
         object_ = self.object_
+
+        paused = self.paused
+
+        paused_at: int | None | Unset
+        if isinstance(self.paused_at, Unset):
+            paused_at = UNSET
+        else:
+            paused_at = self.paused_at
 
         task_format: None | str | Unset
         if isinstance(self.task_format, Unset):
@@ -191,6 +204,10 @@ class FineTuningJob:
             field_dict["integrations"] = integrations
         if object_ is not UNSET:
             field_dict["object"] = object_
+        if paused is not UNSET:
+            field_dict["paused"] = paused
+        if paused_at is not UNSET:
+            field_dict["paused_at"] = paused_at
         if task_format is not UNSET:
             field_dict["task_format"] = task_format
 
@@ -297,7 +314,7 @@ class FineTuningJob:
 
         seed = _parse_seed(d.pop("seed"))
 
-        status = d.pop("status")
+        status = FineTuningJobStatus(d.pop("status"))
 
         def _parse_trained_tokens(data: object) -> int | None:
             if data is None:
@@ -337,6 +354,17 @@ class FineTuningJob:
         if object_ != "fine_tuning.job" and not isinstance(object_, Unset):
             raise ValueError(f"object must match const 'fine_tuning.job', got '{object_}'")
 
+        paused = d.pop("paused", UNSET)
+
+        def _parse_paused_at(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        paused_at = _parse_paused_at(d.pop("paused_at", UNSET))
+
         def _parse_task_format(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -370,6 +398,8 @@ class FineTuningJob:
             validation_file=validation_file,
             integrations=integrations,
             object_=object_,
+            paused=paused,
+            paused_at=paused_at,
             task_format=task_format,
         )
 
