@@ -59,7 +59,7 @@ class JobRecord(BaseModel):
     id: str
     tenant: str
     spec: JobSpec
-    status: JobStatus = JobStatus.VALIDATING_FILES
+    status: JobStatus = JobStatus.QUEUED
     created_at: int = Field(default_factory=now)
     started_at: int | None = None
     finished_at: int | None = None

@@ -1,6 +1,6 @@
 """One fine-tuning job on the worker, start to finish.
 
-validating_files → queued → running → succeeded | failed | cancelled (and paused, by request):
+queued → validating_files → running → succeeded | failed | cancelled (and paused, by request):
 take the job (a new attempt), download and check the files (and the model to continue, if the job
 continues one) and resolve the job once (jobs.training_input), run `python -m jobs.train --input` on the
 result in a child process (its stdout is a stream of JSON events),
@@ -178,11 +178,11 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
         job = await ctx.jobs.claim(tenant, job_id)
     except RecordNotFound:
         job = None
-    if job is None or job.status not in (JobStatus.VALIDATING_FILES, JobStatus.QUEUED, JobStatus.RUNNING):
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.VALIDATING_FILES, JobStatus.RUNNING):
         await ctx.redis.delete(RedisKeys.job_lease(job_id))
         log.info("job %s of %s: %s; nothing to run", job_id, tenant, job.status.value if job else "no record")
         return job.status.value if job else "missing"
-    resuming = job.status != JobStatus.VALIDATING_FILES  # validated before a worker stopped or died
+    resuming = job.plan is not None  # validated before: a worker stopped or died, or the job was paused
     work = ctx.work_dir / f"{job_id}-attempt-{job.attempt}"  # never shared with another attempt
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -199,7 +199,7 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
             await (_prepare_resume(run) if resuming else _validate_files(run))
             if await ctx.redis.exists(RedisKeys.job_pause(job_id)):
                 raise JobPaused()
-            if run.job.status == JobStatus.QUEUED:
+            if run.job.status != JobStatus.RUNNING:
                 await retrying("start", run.transition, JobStatus.RUNNING, started_at=run.job.started_at or now())
                 await run.event("Fine-tuning job resumed" if resuming else "Fine-tuning job started")
             if job.spec.compute.num_nodes > 1:
@@ -356,8 +356,8 @@ async def _fail(run: Attempt, code: str, message: str) -> bool:
 async def _requeue(run: Attempt) -> bool:
     """The worker is stopping: a running job goes back to the queue (arq runs it again on the next worker)."""
     try:
-        if (await run.ctx.jobs.get(run.job.tenant, run.id)).status != JobStatus.RUNNING:
-            return True  # still validating (the next run validates again) or already ended
+        if (await run.ctx.jobs.get(run.job.tenant, run.id)).status not in (JobStatus.VALIDATING_FILES, JobStatus.RUNNING):
+            return True  # not taken yet, or already ended
         await run.transition(JobStatus.QUEUED, estimated_finish=None)
         await run.event("The worker stopped; the job is queued again and will resume from its latest checkpoint "
                         "on the next worker", level="warning")
@@ -463,11 +463,17 @@ async def download_latest_checkpoint(run: Attempt) -> int | None:
 
 
 async def _validate_files(run: Attempt) -> None:
+    if run.job.status == JobStatus.QUEUED:
+        await retrying("start validating", run.transition, JobStatus.VALIDATING_FILES)
     await run.event("Validating training file")
     await _resolve(run)
     training = run.training
-    await retrying("record the validated files", run.transition, JobStatus.QUEUED,
-                   n_examples=training.n_examples, plan=training.plan, task_format=training.format)
+    ctx, job = run.ctx, run.job
+    recorded = await retrying("record the validated files", ctx.jobs.update, job.tenant, job.id, attempt=job.attempt,
+                              n_examples=training.n_examples, plan=training.plan, task_format=training.format)
+    if recorded is None:  # cancelled meanwhile
+        raise InvalidTransition(JobStatus.CANCELLED, JobStatus.RUNNING)
+    run.job = recorded
     await run.event(f"Files validated: {training.n_examples} {training.format} training examples")
 
 

@@ -19,14 +19,19 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
+# A job is created `queued` (the API checked its files as they were uploaded), a worker that takes it checks them
+# against the job (`validating_files`) and trains (`running`); a job validated before (it resumes) goes from
+# `queued` to `running`.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     # → paused: paused by request (directly while it waits for a worker; by its worker, after a checkpoint).
-    JobStatus.VALIDATING_FILES: frozenset({JobStatus.QUEUED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED}),
-    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED}),
+    # validating_files → queued: its worker stopped while checking; another checks again.
+    JobStatus.VALIDATING_FILES: frozenset({JobStatus.RUNNING, JobStatus.QUEUED, JobStatus.FAILED, JobStatus.CANCELLED,
+                                           JobStatus.PAUSED}),
+    JobStatus.QUEUED: frozenset({JobStatus.VALIDATING_FILES, JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED,
+                                 JobStatus.PAUSED}),
     # running → queued: its worker stopped; the job waits for another and resumes from its latest checkpoint.
     JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED, JobStatus.QUEUED}),
-    # paused → queued on resume (validating_files, when it was paused before its files were validated).
-    JobStatus.PAUSED: frozenset({JobStatus.QUEUED, JobStatus.VALIDATING_FILES, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.PAUSED: frozenset({JobStatus.QUEUED, JobStatus.FAILED, JobStatus.CANCELLED}),  # queued: resumed
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),

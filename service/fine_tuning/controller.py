@@ -5,7 +5,8 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import SerializationException
 from litestar.params import FromPath, QueryParameter
 
-from service.dependencies import Deps, Tenant
+from jobs.records import JobRecord
+from service.dependencies import Deps, Services, Tenant
 from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest, quoted
 from service.fine_tuning import service
 from service.fine_tuning.openapi import JOB_SPEC_BODY
@@ -37,6 +38,15 @@ def _metadata_filter(request: Request) -> dict[str, str]:
     return wanted
 
 
+async def _wire_all(services: Services, jobs: list[JobRecord]) -> list[FineTuningJob]:
+    positions = await service.queue_positions(services, jobs)
+    return [FineTuningJob.from_record(job, positions.get(job.id)) for job in jobs]
+
+
+async def _wire(services: Services, job: JobRecord) -> FineTuningJob:
+    return (await _wire_all(services, [job]))[0]
+
+
 class FineTuningController(Controller):
     path = "/fine_tuning/jobs"
     tags = ["fine_tuning"]
@@ -50,7 +60,7 @@ class FineTuningController(Controller):
             body: Any = await request.json()
         except SerializationException as exc:
             raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-        return FineTuningJob.from_record(await service.create_job(services, tenant, body))
+        return await _wire(services, await service.create_job(services, tenant, body))
 
     @get(
         "/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first",
@@ -62,18 +72,18 @@ class FineTuningController(Controller):
     ) -> FineTuningJobList:
         metadata = _metadata_filter(request)
         jobs, has_more = await service.list_jobs(services, tenant, cursor(after), limit, metadata)
-        return FineTuningJobList(data=[FineTuningJob.from_record(j) for j in jobs], has_more=has_more)
+        return FineTuningJobList(data=await _wire_all(services, jobs), has_more=has_more)
 
     @get("/{fine_tuning_job_id:str}", responses=ERROR_RESPONSES, operation_id="retrieve_fine_tuning_job", summary="Get a fine-tuning job")
     async def retrieve_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
-        return FineTuningJob.from_record(await service.get_job(services, tenant, fine_tuning_job_id))
+        return await _wire(services, await service.get_job(services, tenant, fine_tuning_job_id))
 
     @post(
         "/{fine_tuning_job_id:str}/cancel", responses=CONFLICT_RESPONSES, operation_id="cancel_fine_tuning_job", status_code=200,
         summary="Cancel a queued or running job; a running job stops within seconds",
     )
     async def cancel_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
-        return FineTuningJob.from_record(await service.cancel_job(services, tenant, fine_tuning_job_id))
+        return await _wire(services, await service.cancel_job(services, tenant, fine_tuning_job_id))
 
     @post(
         "/{fine_tuning_job_id:str}/pause", responses=CONFLICT_RESPONSES, operation_id="pause_fine_tuning_job", status_code=200,
@@ -82,14 +92,14 @@ class FineTuningController(Controller):
         "shows `status: queued` (OpenAI's status set) with `paused: true`. Resume continues from the checkpoint.",
     )
     async def pause_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
-        return FineTuningJob.from_record(await service.pause_job(services, tenant, fine_tuning_job_id))
+        return await _wire(services, await service.pause_job(services, tenant, fine_tuning_job_id))
 
     @post(
         "/{fine_tuning_job_id:str}/resume", responses=CONFLICT_RESPONSES, operation_id="resume_fine_tuning_job",
         status_code=200, summary="Resume a paused job: it is queued and goes on from its latest checkpoint",
     )
     async def resume_fine_tuning_job(self, services: Deps, tenant: Tenant, fine_tuning_job_id: FromPath[str]) -> FineTuningJob:
-        return FineTuningJob.from_record(await service.resume_job(services, tenant, fine_tuning_job_id))
+        return await _wire(services, await service.resume_job(services, tenant, fine_tuning_job_id))
 
     @get(
         "/{fine_tuning_job_id:str}/events", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_events",

@@ -51,11 +51,13 @@ class FineTuningJob(BaseModel):
         None, description="The training file's format (chat, prompt_completion, text, classification, preference), known once validated."
     )
     progress: JobProgress | None
+    queue_position: int | None = Field(None, description="While the job waits for a worker: how many jobs (all "
+                                       "tenants') a free worker takes before it, plus one.")
     paused: bool = Field(False, description="Paused by request (status `queued`): POST …/resume to go on.")
     paused_at: int | None = None
 
     @classmethod
-    def from_record(cls, job: JobRecord) -> "FineTuningJob":
+    def from_record(cls, job: JobRecord, queue_position: int | None = None) -> "FineTuningJob":
         spec = job.spec
         if job.plan is not None:  # after validation every "auto" has a value
             hp = HyperparametersObject(
@@ -78,7 +80,8 @@ class FineTuningJob(BaseModel):
             error=JobErrorObject(**job.error.model_dump()) if job.error else None, seed=spec.seed,
             estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
             training_type=spec.training_type.model_dump(), compute=spec.compute, task_format=job.task_format,
-            progress=job.progress, paused=job.status == JobStatus.PAUSED, paused_at=job.paused_at,
+            progress=job.progress, queue_position=queue_position, paused=job.status == JobStatus.PAUSED,
+            paused_at=job.paused_at,
         )
 
 

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from jobs.ids import new_job_id
 from jobs.keys import RedisKeys
-from jobs.queue import enqueue_training
+from jobs.queue import dequeue_training, enqueue_training, waiting_positions
 from jobs.records import CheckpointRecord, JobRecord, StartingModel, now
 from jobs.repository import JobTakenOver, RecordNotFound
 from jobs.resolver import ModelNotFound
@@ -102,6 +102,11 @@ async def list_jobs(services: Services, tenant: str, after: str | None, limit: i
         raise InvalidRequest(f"'after' names no job of yours: {quoted(after)}", param="after") from None
 
 
+async def queue_positions(services: Services, jobs: list[JobRecord]) -> dict[str, int]:
+    """Where each of `jobs` that waits for a worker stands in the queue."""
+    return await waiting_positions(services.redis, [job.id for job in jobs if job.status == JobStatus.QUEUED])
+
+
 async def cancel_job(services: Services, tenant: str, job_id: str) -> JobRecord:
     job = await get_job(services, tenant, job_id)
     if job.status.is_terminal:
@@ -130,6 +135,7 @@ async def pause_job(services: Services, tenant: str, job_id: str) -> JobRecord:
         try:  # fenced by the attempt read above: a worker that claims it meanwhile pauses it itself
             job = await services.jobs.transition(tenant, job_id, JobStatus.PAUSED, attempt=job.attempt,
                                                  paused_at=now(), estimated_finish=None)
+            await dequeue_training(services.redis, job_id)  # it holds no place in the queue while paused
             await services.events.append(job_id, "Job paused by request before a worker took it; resume it to "
                                          "queue it again", tenant=tenant)
             return job
@@ -151,15 +157,12 @@ async def resume_job(services: Services, tenant: str, job_id: str) -> JobRecord:
             ", pausing (it stops at the end of its current step); resume it once its status says paused"
             if pausing else "; only paused jobs can be resumed"))
     await services.redis.delete(RedisKeys.job_pause(job_id))  # first, or the worker that takes it pauses it again
-    validated = job.plan is not None
     try:
-        job = await services.jobs.transition(tenant, job_id, JobStatus.QUEUED if validated else JobStatus.VALIDATING_FILES,
-                                             paused_at=None)
+        job = await services.jobs.transition(tenant, job_id, JobStatus.QUEUED, paused_at=None)
     except InvalidTransition as exc:
         raise Conflict(f"job {job_id} has already {exc.current.value}; it cannot be resumed") from None
     await enqueue_training(services.redis, tenant, job_id)
-    await services.events.append(job_id, "Job resumed by request: queued; the next free worker goes on from its "
-                                 "latest checkpoint" if validated else "Job resumed by request: queued", tenant=tenant)
+    await services.events.append(job_id, "Job resumed by request: queued", tenant=tenant)  # the worker says from where
     return job
 
 

@@ -171,10 +171,11 @@ def test_job_is_created_queued_and_listed_with_cursor(api):
     jobs = [create_job(api, suffix=f"s{i}", metadata={"i": str(i)}) for i in range(3)]
     job = jobs[0]
     assert job["id"].startswith("ftjob-") and job["object"] == "fine_tuning.job"
-    assert job["status"] == "validating_files" and job["fine_tuned_model"] is None
+    assert job["status"] == "queued" and job["fine_tuned_model"] is None  # its files were checked at upload
     assert job["hyperparameters"] == {"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"}
     assert isinstance(job["seed"], int) and job["user_provided_suffix"] == "s0" and job["metadata"] == {"i": "0"}
     assert api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json() == job
+    assert [j["queue_position"] for j in jobs] == [1, 2, 3]  # no worker has taken any
 
     page = api.get("/v1/fine_tuning/jobs", params={"limit": 2}, headers=ALPHA).json()
     assert page["has_more"] is True and len(page["data"]) == 2
@@ -328,15 +329,20 @@ def test_a_waiting_job_pauses_at_once_and_resumes_into_the_queue_through_the_ope
     client = openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0,
                            _strict_response_validation=True)  # every answer must parse under the SDK's types
     job = create_job(api)
+    behind = create_job(api)
+    assert behind["queue_position"] == 2
     paused = client.fine_tuning.jobs.pause(job["id"])
     assert paused.status == "queued" and paused.model_extra["paused"] is True and paused.model_extra["paused_at"]
+    assert paused.model_extra["queue_position"] is None  # a paused job leaves the queue
+    assert client.fine_tuning.jobs.retrieve(behind["id"]).model_extra["queue_position"] == 1
     assert client.fine_tuning.jobs.pause(job["id"]).model_extra["paused"] is True  # pausing again changes nothing
     assert client.fine_tuning.jobs.retrieve(job["id"]).model_extra["paused"] is True
     assert any(j.id == job["id"] and j.model_extra["paused"] for j in client.fine_tuning.jobs.list())
 
     queue = redis.Redis.from_url(redis_url)
     resumed = client.fine_tuning.jobs.resume(job["id"])
-    assert resumed.status == "validating_files" and resumed.model_extra["paused"] is False  # paused before validation
+    assert resumed.status == "queued" and resumed.model_extra["paused"] is False
+    assert resumed.model_extra["queue_position"] == 2  # at the end of the queue
     assert queue.zscore(api.app.state.settings.queue_name, job["id"]) is not None  # waiting for a worker
     assert not queue.exists(RedisKeys.job_pause(job["id"]))
     with pytest.raises(openai.ConflictError, match="only paused jobs can be resumed"):
@@ -348,7 +354,7 @@ def test_a_waiting_job_pauses_at_once_and_resumes_into_the_queue_through_the_ope
     held = create_job(api)
     queue.set(RedisKeys.job_lease(held["id"]), 1, ex=60)  # as the worker that holds a job keeps it
     requested = client.fine_tuning.jobs.pause(held["id"])
-    assert requested.status == "validating_files" and requested.model_extra["paused"] is False
+    assert requested.status == "queued" and requested.model_extra["paused"] is False
     assert queue.exists(RedisKeys.job_pause(held["id"]))  # the worker pauses it, after a checkpoint
     with pytest.raises(openai.ConflictError, match="pausing"):
         client.fine_tuning.jobs.resume(held["id"])

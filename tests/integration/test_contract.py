@@ -95,7 +95,7 @@ def test_the_generated_client_reads_every_answer_of_a_job_it_creates_pauses_resu
     paused = pause_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
     assert (paused.status, paused.paused) == ("queued", True)
     resumed = resume_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
-    assert (resumed.status, resumed.paused) == ("validating_files", False)
+    assert (resumed.status, resumed.paused) == ("queued", False)
     not_paused = resume_fine_tuning_job.sync(client=client, fine_tuning_job_id=created.id)
     assert isinstance(not_paused, ErrorBody) and "only paused jobs can be resumed" in not_paused.error.message
 

@@ -205,7 +205,8 @@ def test_redis_losing_everything_loses_no_job_and_no_event(api, settings, tmp_pa
     worker = start_worker(settings, tmp_path)
     try:
         wait_for(lambda: has_checkpoint(store, running["id"]), "a checkpoint of the running job", worker)
-        assert job_of(api, queued["id"])["status"] == "validating_files"
+        waiting = job_of(api, queued["id"])
+        assert (waiting["status"], waiting["queue_position"]) == ("queued", 1)  # next, once the running one ends
         before = [e["id"] for e in events_of(api, running["id"])]
         time.sleep(EVENT_FLUSH_INTERVAL_S + 1)  # the worker stores its events every few seconds
         redis.Redis.from_url(redis_url).flushdb()

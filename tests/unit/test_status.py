@@ -8,11 +8,13 @@ S = JobStatus
 @pytest.mark.parametrize(
     "path",
     [
-        [S.VALIDATING_FILES, S.QUEUED, S.RUNNING, S.SUCCEEDED],
-        [S.VALIDATING_FILES, S.FAILED],
-        [S.VALIDATING_FILES, S.QUEUED, S.CANCELLED],
-        [S.VALIDATING_FILES, S.QUEUED, S.RUNNING, S.PAUSED, S.QUEUED, S.RUNNING, S.CANCELLED],
-        [S.VALIDATING_FILES, S.QUEUED, S.RUNNING, S.QUEUED, S.RUNNING, S.SUCCEEDED],  # a worker stopped; another resumed it
+        [S.QUEUED, S.VALIDATING_FILES, S.RUNNING, S.SUCCEEDED],
+        [S.QUEUED, S.VALIDATING_FILES, S.FAILED],
+        [S.QUEUED, S.CANCELLED],
+        [S.QUEUED, S.VALIDATING_FILES, S.RUNNING, S.PAUSED, S.QUEUED, S.RUNNING, S.CANCELLED],
+        [S.QUEUED, S.PAUSED, S.QUEUED, S.VALIDATING_FILES, S.PAUSED],  # paused waiting, then while its files were checked
+        [S.QUEUED, S.VALIDATING_FILES, S.RUNNING, S.QUEUED, S.RUNNING, S.SUCCEEDED],  # a worker stopped; another resumed it
+        [S.QUEUED, S.VALIDATING_FILES, S.QUEUED, S.VALIDATING_FILES],  # it stopped while checking the files
     ],
 )
 def test_allowed_paths(path):
@@ -29,8 +31,8 @@ def test_terminal_states_never_change(terminal):
 
 
 def test_no_skipping_and_no_going_back():
-    for current, target in [(S.VALIDATING_FILES, S.RUNNING), (S.QUEUED, S.SUCCEEDED), (S.QUEUED, S.VALIDATING_FILES),
-                            (S.RUNNING, S.VALIDATING_FILES), (S.PAUSED, S.SUCCEEDED)]:
+    for current, target in [(S.QUEUED, S.SUCCEEDED), (S.VALIDATING_FILES, S.SUCCEEDED), (S.RUNNING, S.VALIDATING_FILES),
+                            (S.PAUSED, S.SUCCEEDED), (S.PAUSED, S.RUNNING), (S.PAUSED, S.VALIDATING_FILES)]:
         with pytest.raises(InvalidTransition):
             check_transition(current, target)
 

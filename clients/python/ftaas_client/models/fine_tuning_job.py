@@ -52,6 +52,8 @@ class FineTuningJob:
         object_ (Literal['fine_tuning.job'] | Unset):  Default: 'fine_tuning.job'.
         paused (bool | Unset): Paused by request (status `queued`): POST …/resume to go on. Default: False.
         paused_at (int | None | Unset):
+        queue_position (int | None | Unset): While the job waits for a worker: how many jobs (all tenants') a free
+            worker takes before it, plus one.
         task_format (None | str | Unset): The training file's format (chat, prompt_completion, text, classification,
             preference), known once validated.
     """
@@ -81,6 +83,7 @@ class FineTuningJob:
     object_: Literal["fine_tuning.job"] | Unset = "fine_tuning.job"
     paused: bool | Unset = False
     paused_at: int | None | Unset = UNSET
+    queue_position: int | None | Unset = UNSET
     task_format: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -167,6 +170,12 @@ class FineTuningJob:
         else:
             paused_at = self.paused_at
 
+        queue_position: int | None | Unset
+        if isinstance(self.queue_position, Unset):
+            queue_position = UNSET
+        else:
+            queue_position = self.queue_position
+
         task_format: None | str | Unset
         if isinstance(self.task_format, Unset):
             task_format = UNSET
@@ -208,6 +217,8 @@ class FineTuningJob:
             field_dict["paused"] = paused
         if paused_at is not UNSET:
             field_dict["paused_at"] = paused_at
+        if queue_position is not UNSET:
+            field_dict["queue_position"] = queue_position
         if task_format is not UNSET:
             field_dict["task_format"] = task_format
 
@@ -365,6 +376,15 @@ class FineTuningJob:
 
         paused_at = _parse_paused_at(d.pop("paused_at", UNSET))
 
+        def _parse_queue_position(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        queue_position = _parse_queue_position(d.pop("queue_position", UNSET))
+
         def _parse_task_format(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -400,6 +420,7 @@ class FineTuningJob:
             object_=object_,
             paused=paused,
             paused_at=paused_at,
+            queue_position=queue_position,
             task_format=task_format,
         )
 
