@@ -214,6 +214,11 @@ class RedisKeys:
         return f"ftaas:job:{job_id}:cancel"
 
     @staticmethod
+    def idempotency(tenant: str, key_digest: str) -> str:
+        """A create request's Idempotency-Key (its sha256): the claim, then the first answer (service.idempotency)."""
+        return f"ftaas:tenant:{tenant}:idempotency:{key_digest}"
+
+    @staticmethod
     def job_pause(job_id: str) -> str:
         """Exists from a pause request until the job is resumed: its worker checkpoints and lets the job go."""
         return f"ftaas:job:{job_id}:pause"

@@ -18,6 +18,7 @@ from service.checkpoints.schemas import (
 )
 from service.dependencies import Deps, Tenant
 from service.errors import BODY_RESPONSES, ERROR_RESPONSES, NotFound, quoted
+from service.idempotency import idempotent
 from service.pagination import After, cursor
 
 PERMISSIONS_PATH = re.compile(r"/?(?P<checkpoint>.+?)/permissions(?:/(?P<permission_id>[^/]+))?")
@@ -40,6 +41,7 @@ class CheckpointPermissionsController(Controller):
 
     @post(
         "/{checkpoint_path:path}", responses=BODY_RESPONSES, operation_id="create_checkpoint_permissions", status_code=200,
+        middleware=[idempotent],
         summary="Share one of your checkpoints with other projects (tenants)",
         description="They can then train from it and call it by its name or id. Sharing again with a project that "
         "has a permission returns that permission.",

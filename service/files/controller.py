@@ -12,6 +12,7 @@ from service.dependencies import Deps, Tenant
 from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest
 from service.files import service
 from service.files.schemas import FileDeleted, FileList, FileObject, FileUpload
+from service.idempotency import idempotent
 from service.pagination import After, cursor
 
 FilesLimit = Annotated[int, QueryParameter(ge=1, le=10000, description="Page size (OpenAI's: 1 to 10,000)")]
@@ -62,7 +63,7 @@ class FilesController(Controller):
 
     @post(
         "/", responses=BODY_RESPONSES, operation_id="create_file", status_code=200, summary="Upload a JSONL training file",
-        before_request=read_upload_form,
+        before_request=read_upload_form, middleware=[idempotent],
     )
     async def create_file(
         self, services: Deps, tenant: Tenant,

@@ -10,7 +10,6 @@ from service.dependencies import Deps, Services, Tenant
 from service.errors import BODY_RESPONSES, CONFLICT_RESPONSES, ERROR_RESPONSES, InvalidRequest, quoted
 from service.fine_tuning import service
 from service.fine_tuning.openapi import JOB_SPEC_BODY
-from service.pagination import After, cursor
 from service.fine_tuning.schemas import (
     FineTuningJob,
     FineTuningJobCheckpoint,
@@ -19,6 +18,8 @@ from service.fine_tuning.schemas import (
     FineTuningJobEventList,
     FineTuningJobList,
 )
+from service.idempotency import idempotent
+from service.pagination import After, cursor
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Page size")]
 
@@ -53,6 +54,7 @@ class FineTuningController(Controller):
 
     @post(
         "/", responses=BODY_RESPONSES, operation_id="create_fine_tuning_job", status_code=200, dependencies=JOB_SPEC_BODY,
+        middleware=[idempotent],
         summary="Create a fine-tuning job", description="Every problem with the request is reported at once.",
     )
     async def create_fine_tuning_job(self, services: Deps, tenant: Tenant, request: Request) -> FineTuningJob:
