@@ -18,6 +18,7 @@ FILE_ID = re.compile(rf"file-{_SUFFIX}")
 JOB_ID = re.compile(rf"ftjob-{_SUFFIX}")
 CHECKPOINT_ID = re.compile(rf"ftckpt-{_SUFFIX}")
 PERMISSION_ID = re.compile(rf"cp_{_SUFFIX}")  # a checkpoint permission, as OpenAI names them
+WEBHOOK_ENDPOINT_ID = re.compile(rf"we_{_SUFFIX}")
 EVENT_ID = re.compile(r"ftevent-\d{1,20}-\d{1,20}")  # ftevent- + a Redis stream id
 TENANT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A catalog id such as HuggingFaceTB/SmolLM2-135M-Instruct.
@@ -57,6 +58,10 @@ def is_checkpoint_id(value: object) -> bool:
 
 def is_permission_id(value: object) -> bool:
     return _matches(PERMISSION_ID, value)
+
+
+def is_webhook_endpoint_id(value: object) -> bool:
+    return _matches(WEBHOOK_ENDPOINT_ID, value)
 
 
 def is_event_id(value: object) -> bool:
@@ -111,6 +116,14 @@ def new_checkpoint_id() -> str:
 
 def new_permission_id() -> str:
     return f"cp_{_random()}"
+
+
+def new_webhook_endpoint_id() -> str:
+    return f"we_{_random()}"
+
+
+def new_webhook_event_id() -> str:
+    return f"evt_{_random()}"
 
 
 def fine_tuned_model_id(base_model: str, suffix: str | None, job_id: str) -> str:

@@ -14,6 +14,7 @@ Store layout (the store is the system of record):
   {tenant}/checkpoints/{ref}.json           finds a checkpoint by its ftckpt- id or its ft:…:ckpt-step-N name
   {tenant}/checkpoint-permissions/{name}/{permission_id}.json   the owner's grant of a checkpoint to another tenant
   {tenant}/shared-checkpoints/{ref}.json    finds a checkpoint another tenant granted this one (by id or name)
+  {tenant}/webhook-endpoints/{id}.json      a webhook endpoint: URL, event types, signing secrets
   {tenant}/models/{model_key}/attempt-{n}/… adapter or full-model folder + tokenizer, of the job's n-th attempt
   {tenant}/models/{model_key}/manifest.json written last: a model without it does not exist
   .system/unfinished-jobs/{tenant}/{job_id} exists from a job's creation until it ends (the reconciler's list)
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 from jobs.ids import (
     check, is_checkpoint_id, is_event_id, is_file_id, is_job_id, is_permission_id, is_tenant, is_valid_model_ref,
+    is_webhook_endpoint_id,
 )
 
 # Every key is built from checked parts, so no request can name a key outside its tenant's prefix.
@@ -160,6 +162,15 @@ def shared_checkpoint(grantee: str, ref: str) -> str:
     return f"{_t(grantee)}/shared-checkpoints/{quote(_checkpoint_ref(ref), safe='')}.json"
 
 
+def webhook_endpoints_prefix(tenant: str) -> str:
+    return f"{_t(tenant)}/webhook-endpoints/"
+
+
+def webhook_endpoint(tenant: str, endpoint_id: str) -> str:
+    check("webhook endpoint id", is_webhook_endpoint_id(endpoint_id), endpoint_id)
+    return f"{webhook_endpoints_prefix(tenant)}{endpoint_id}.json"
+
+
 def models_prefix(tenant: str) -> str:
     return f"{_t(tenant)}/models/"
 
@@ -187,6 +198,16 @@ class RedisKeys:
     QUEUE = "ftaas:queue"
     # When the reconciler first saw this Redis (set if missing: a new or flushed Redis starts it again).
     RECONCILER_SINCE = "ftaas:reconciler:since"
+    # Webhooks (jobs.webhooks): job events to deliver (a stream, read by every worker's deliverer as one group),
+    # each delivery to an endpoint (a hash by delivery id) and when its next try is due (a sorted set).
+    WEBHOOK_EVENTS = "ftaas:webhooks:events"
+    WEBHOOK_DELIVERIES = "ftaas:webhooks:deliveries"
+    WEBHOOK_DUE = "ftaas:webhooks:due"
+
+    @staticmethod
+    def webhook_log(endpoint_id: str) -> str:
+        """An endpoint's latest delivery tries, newest first."""
+        return f"ftaas:webhook:{endpoint_id}:log"
 
     @staticmethod
     def job_index(tenant: str) -> str:

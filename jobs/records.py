@@ -109,6 +109,27 @@ class ModelManifest(BaseModel):
         return keys.model_artifacts(self.tenant, self.id, self.attempt)
 
 
+class SigningSecret(BaseModel):
+    value: str = Field(description="`whsec_` and the base64 of 32 random bytes (Standard Webhooks).")
+    expires_at: int | None = Field(None, description="A rotated-out secret still signs deliveries until then.")
+
+
+class WebhookEndpointRecord(BaseModel):
+    id: str
+    tenant: str
+    name: str
+    url: str
+    event_types: list[str]
+    created_at: int = Field(default_factory=now)
+    created_ns: int = Field(default_factory=time.time_ns, description="Orders endpoints made within one second.")
+    updated_at: int | None = None
+    secrets: list[SigningSecret] = Field(description="The current secret first, then any still valid after a rotation.")
+
+    def signing_secrets(self, at: int) -> list[str]:
+        """The secrets a delivery at `at` is signed with: the current one, and rotated-out ones not yet expired."""
+        return [s.value for s in self.secrets if s.expires_at is None or s.expires_at > at]
+
+
 class CheckpointPermission(BaseModel):
     """A checkpoint's owner lets another tenant (OpenAI: project) train from it and call it; stored by the owner."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -17,13 +18,14 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError, LockNotOwnedError
 
 from jobs import keys
-from jobs.ids import InvalidId, new_permission_id
+from jobs.ids import InvalidId, new_permission_id, new_webhook_event_id
 from jobs.keys import RedisKeys
-from jobs.records import CheckpointPermission, CheckpointRecord, FileRecord, JobRecord, ModelManifest
+from jobs.records import CheckpointPermission, CheckpointRecord, FileRecord, JobRecord, ModelManifest, WebhookEndpointRecord
 from jobs.status import JobStatus, check_transition
 from jobs.store import ObjectNotFound, Store
 
 log = logging.getLogger("ftaas.jobs")
+WEBHOOK_EVENTS_KEPT = 100_000  # the stream's length bound; the deliverers read events within seconds
 
 
 class RecordNotFound(LookupError):
@@ -202,7 +204,19 @@ class JobRepository:
             await self._write(updated)
         if target.is_terminal:
             await asyncio.to_thread(self.store.delete, keys.unfinished_job(tenant, job_id))
+            await self._announce(updated)
         return updated
+
+    async def _announce(self, job: JobRecord) -> None:
+        """Hand the job's end to the webhook deliverers (jobs.webhooks). Written after the status: a Redis that fails
+        just then loses the event (logged), never a status."""
+        try:
+            await self.redis.xadd(RedisKeys.WEBHOOK_EVENTS, {
+                "tenant": job.tenant, "job_id": job.id, "type": f"fine_tuning.job.{job.status.value}",
+                "event_id": new_webhook_event_id(), "created_at": str(job.finished_at or int(time.time())),
+            }, maxlen=WEBHOOK_EVENTS_KEPT, approximate=True)
+        except Exception:
+            log.exception("job %s %s: its webhook event could not be queued", job.id, job.status.value)
 
     async def update(
         self, tenant: str, job_id: str, *, attempt: int | None = None, even_if_ended: bool = False, **changes: Any
@@ -414,3 +428,29 @@ class CheckpointPermissionRepository:
         except ObjectNotFound:
             raise RecordNotFound(ref) from None
         return pointer["owner"]
+
+
+class WebhookEndpointRepository:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def save(self, record: WebhookEndpointRecord) -> None:
+        await asyncio.to_thread(self.store.put_json, keys.webhook_endpoint(record.tenant, record.id), record.model_dump())
+
+    async def get(self, tenant: str, endpoint_id: str) -> WebhookEndpointRecord:
+        try:
+            raw = await asyncio.to_thread(self.store.get_json, _key(keys.webhook_endpoint, tenant, endpoint_id))
+        except ObjectNotFound:
+            raise RecordNotFound(endpoint_id) from None
+        return _owned(WebhookEndpointRecord.model_validate(raw), tenant, endpoint_id)
+
+    async def delete(self, tenant: str, endpoint_id: str) -> None:
+        await asyncio.to_thread(self.store.delete, _key(keys.webhook_endpoint, tenant, endpoint_id))
+
+    async def list(self, tenant: str) -> list[WebhookEndpointRecord]:
+        """Newest first."""
+        def load() -> list[WebhookEndpointRecord]:
+            return [WebhookEndpointRecord.model_validate(self.store.get_json(key))
+                    for key in self.store.list_keys(keys.webhook_endpoints_prefix(tenant))]
+
+        return sorted(await asyncio.to_thread(load), key=lambda e: e.created_ns, reverse=True)

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8001", description="Where the API forwards /v1/chat/completions and /v1/completions."
     )
     max_upload_bytes: int = 512 * 1024 * 1024
+    webhook_allow_http: bool = Field(
+        False, description="Accept http:// webhook endpoint URLs (development); otherwise only https:// ones.",
+    )
+    webhook_max_attempts: int = Field(12, ge=1, description="Tries of one webhook delivery before it is given up.")
+    webhook_retry_base_seconds: float = Field(
+        10, gt=0, description="The wait before a webhook delivery's second try; it doubles after each failed one.",
+    )
+    webhook_poll_seconds: float = Field(1, gt=0, description="How often each worker looks for webhook deliveries due.")
     max_line_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="The longest line, its line break included, that an uploaded file may have.",
     )

@@ -1,13 +1,15 @@
 """The arq worker: takes job ids from the queue and runs them one at a time (one GPU, one job).
 
 Beside the jobs, every worker runs the reconciler (jobs.runner.reconcile) every few seconds in the
-background, also while it trains, so a lost job is found again however busy the workers are.
+background, also while it trains, so a lost job is found again however busy the workers are; and the webhook
+deliverer (jobs.webhooks), which sends the tenants' endpoints their jobs' ends, retrying with backoff.
 """
 
 import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from typing import Any
 
@@ -19,11 +21,12 @@ from jobs import queue
 from jobs.across_nodes import AcrossNodes
 from jobs.catalog import Catalog
 from jobs.events import EventLog
-from jobs.repository import CheckpointRepository, FileRepository, JobRepository
+from jobs.repository import CheckpointRepository, FileRepository, JobRepository, WebhookEndpointRepository
 from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
 from jobs.kubeflow import KubeflowTrainJobs
 from jobs.store import Store, open_store
 from jobs.settings import Settings
+from jobs.webhooks import WebhookDeliverer
 
 log = logging.getLogger("ftaas.worker")
 
@@ -91,6 +94,11 @@ def worker_context(settings: Settings, store: Store, redis: Redis, across_nodes:
     )
 
 
+def webhook_deliverer(settings: Settings, store: Store, redis: Redis) -> WebhookDeliverer:
+    return WebhookDeliverer(redis, WebhookEndpointRepository(store), consumer=f"{socket.gethostname()}-{os.getpid()}",
+                            max_attempts=settings.webhook_max_attempts, retry_base_s=settings.webhook_retry_base_seconds)
+
+
 def create_worker(settings: Settings, *, burst: bool = False, trainjobs: KubeflowTrainJobs | None = None) -> Worker:
     """`trainjobs` (tests) replaces the Kubernetes client the worker otherwise opens for FTAAS_KUBEFLOW_ENABLED."""
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
@@ -107,16 +115,18 @@ def create_worker(settings: Settings, *, burst: bool = False, trainjobs: Kubeflo
             await reconcile(ctx["worker"])
         else:
             ctx["reconciler"] = asyncio.create_task(reconcile_forever(ctx["worker"], settings.reconcile_interval_seconds))
+            ctx["webhooks"] = asyncio.create_task(webhook_deliverer(settings, store, redis).run_forever(settings.webhook_poll_seconds))
         if settings.worker_metrics_port and not burst:
             start_http_server(settings.worker_metrics_port, registry=metrics.registry)
         log.info("worker ready; queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        reconciler = ctx.get("reconciler")
-        if reconciler is not None:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+        for name in ("reconciler", "webhooks"):
+            task = ctx.get(name)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return Worker(
         # No arq results: the job record is the result, and a kept result would stop the reconciler from

@@ -16,6 +16,7 @@ from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import (
     CheckpointPermissionRepository, CheckpointRepository, FileRepository, JobRepository, ModelRepository,
+    WebhookEndpointRepository,
 )
 from jobs.resolver import ModelResolver
 from jobs.settings import Settings
@@ -31,6 +32,7 @@ from service.fine_tuning.controller import FineTuningController
 from service.logs import send_request_id
 from service.metrics import ApiMetrics, metrics_middleware
 from service.models.controller import ModelsController
+from service.webhooks.controller import WebhookEndpointsController, list_webhook_event_types
 
 log = logging.getLogger("ftaas.api")
 
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.services = Services(
                 settings=settings, catalog=catalog, store=store, redis=redis,
                 files=FileRepository(store), jobs=JobRepository(store, redis), models=ModelRepository(store), checkpoints=CheckpointRepository(store),
-                permissions=CheckpointPermissionRepository(store),
+                permissions=CheckpointPermissionRepository(store), webhooks=WebhookEndpointRepository(store),
                 resolver=ModelResolver(catalog, store),
                 events=EventLog(redis, store), metrics=metrics, serving=serving, vllm=vllm,
             )
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     v1 = Router(
         path="/v1",
         route_handlers=[FilesController, FineTuningController, CheckpointPermissionsController, ModelsController,
+                        WebhookEndpointsController, list_webhook_event_types,
                         proxy.create_chat_completion, proxy.create_completion],
         guards=[require_api_key],
         security=[{"api_key": []}],

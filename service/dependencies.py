@@ -12,6 +12,7 @@ from jobs.catalog import Catalog
 from jobs.events import EventLog
 from jobs.repository import (
     CheckpointPermissionRepository, CheckpointRepository, FileRepository, JobRepository, ModelRepository,
+    WebhookEndpointRepository,
 )
 from jobs.resolver import ModelResolver
 from jobs.store import Store
@@ -30,6 +31,7 @@ class Services:
     models: ModelRepository
     checkpoints: CheckpointRepository
     permissions: CheckpointPermissionRepository  # checkpoints shared with other tenants
+    webhooks: WebhookEndpointRepository
     resolver: ModelResolver  # the one lookup of model names (base, fine-tuned, checkpoint)
     events: EventLog
     metrics: ApiMetrics

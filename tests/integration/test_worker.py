@@ -9,13 +9,19 @@ import threading
 import time
 from pathlib import Path
 
+import openai
 import pytest
 
 from jobs import keys
 from jobs.store import open_store
-from jobs.worker import create_worker
+from jobs.ids import new_webhook_endpoint_id
+from jobs.records import SigningSecret, WebhookEndpointRecord
+from jobs.repository import WebhookEndpointRepository
+from jobs.webhooks import new_signing_secret
+from jobs.worker import create_worker, webhook_deliverer
 from tests.conftest import ALPHA
 from tests.integration.test_api import jsonl, upload
+from tests.integration.test_webhooks import Receiver
 from tests.support.tasks import classification_examples
 
 pytestmark = pytest.mark.slow
@@ -61,6 +67,11 @@ def events_of(api, job_id: str) -> list[dict]:
 def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypatch):
     # The deployment's interval checkpoints, due after every step here: each is interim, replaced by the next.
     monkeypatch.setenv("FTAAS_CHECKPOINT_INTERVAL_SECONDS", "0.001")
+    receiver = Receiver()  # the tenant's webhook endpoint for succeeded jobs
+    endpoint = WebhookEndpointRecord(id=new_webhook_endpoint_id(), tenant="alpha", name="ends", url=receiver.url,
+                                     event_types=["fine_tuning.job.succeeded"], secrets=[SigningSecret(value=new_signing_secret())])
+    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+    asyncio.run(WebhookEndpointRepository(store).save(endpoint))
     job = create_job(api, 16, n_epochs=1, batch_size=4)
     run_worker_until_idle(settings)
 
@@ -88,7 +99,6 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypa
                for e in events if e["type"] == "metrics")
     assert "successfully completed" in events[0]["message"]
 
-    store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
     manifest = store.get_json(keys.model_manifest("alpha", done["fine_tuned_model"]))
     assert manifest["base_model"] == BASE and "adapter_model.safetensors" in manifest["files"]
     assert store.exists(keys.model_artifacts("alpha", done["fine_tuned_model"], attempt=1) + "adapter_config.json")
@@ -112,6 +122,23 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypa
     })
     assert kept.status_code == 200, kept.text
     api.post(f"/v1/fine_tuning/jobs/{kept.json()['id']}/cancel", headers=ALPHA)  # only its creation mattered
+
+    # The worker's webhook deliverer sends the job's success to the tenant's endpoint, signed for the SDK.
+    async def deliver() -> int:
+        import httpx
+        import redis.asyncio
+
+        connection = redis.asyncio.Redis.from_url(settings.redis_url)
+        async with httpx.AsyncClient() as http:
+            tried = await webhook_deliverer(settings, store, connection).run_once(http)
+        await connection.aclose()
+        return tried
+
+    assert asyncio.run(deliver()) == 1
+    (headers, body), = receiver.received
+    event = openai.OpenAI(api_key="unused").webhooks.unwrap(body, headers, secret=endpoint.secrets[0].value)
+    assert (event.type, event.data.id) == ("fine_tuning.job.succeeded", job["id"])
+    receiver.server.shutdown()
 
 
 def test_cancel_stops_a_running_job_within_seconds(api, settings):

@@ -108,6 +108,18 @@ from .supervised_method import SupervisedMethod
 from .token_logprob import TokenLogprob
 from .top_logprob import TopLogprob
 from .usage import Usage
+from .webhook_delivery_list import WebhookDeliveryList
+from .webhook_delivery_try import WebhookDeliveryTry
+from .webhook_endpoint_create import WebhookEndpointCreate
+from .webhook_endpoint_deleted import WebhookEndpointDeleted
+from .webhook_endpoint_list import WebhookEndpointList
+from .webhook_endpoint_object import WebhookEndpointObject
+from .webhook_endpoint_test_result import WebhookEndpointTestResult
+from .webhook_endpoint_update import WebhookEndpointUpdate
+from .webhook_endpoint_with_secret import WebhookEndpointWithSecret
+from .webhook_event_type_list import WebhookEventTypeList
+from .webhook_secret_rotation import WebhookSecretRotation
+from .webhook_test_request import WebhookTestRequest
 
 __all__ = (
     "AssistantMessage",
@@ -218,4 +230,16 @@ __all__ = (
     "TokenLogprob",
     "TopLogprob",
     "Usage",
+    "WebhookDeliveryList",
+    "WebhookDeliveryTry",
+    "WebhookEndpointCreate",
+    "WebhookEndpointDeleted",
+    "WebhookEndpointList",
+    "WebhookEndpointObject",
+    "WebhookEndpointTestResult",
+    "WebhookEndpointUpdate",
+    "WebhookEndpointWithSecret",
+    "WebhookEventTypeList",
+    "WebhookSecretRotation",
+    "WebhookTestRequest",
 )

@@ -1,0 +1,171 @@
+"""Webhook endpoints through the official SDK's `client.webhooks` (every answer parsed strictly by its types), and
+deliveries that the SDK's own `client.webhooks.unwrap` verifies, received by a local HTTP server."""
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import openai
+import pytest
+from openai.types.webhooks import FineTuningJobSucceededWebhookEvent
+
+from tests.conftest import BETA
+from tests.support.serving import free_port
+
+
+class Receiver:
+    """A local HTTP endpoint that keeps what it is sent and answers `status`."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def client(settings) -> Iterator[openai.OpenAI]:
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(settings.model_copy(update={"webhook_allow_http": True}))) as api:
+        yield openai.OpenAI(base_url=f"{api.base_url}/v1", api_key="sk-alpha", http_client=api, max_retries=0,
+                            _strict_response_validation=True)
+
+
+def test_endpoints_are_managed_and_their_deliveries_verify_with_the_sdk(client, receiver):
+    assert client.webhooks.event_types.list().data == [
+        "fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled"]
+    with pytest.raises(openai.BadRequestError, match="2 problems: url: 'ftp://x' is not an https or http URL; "
+                       "event_types: ftaas sends no 'batch.completed' events"):
+        client.webhooks.create(name="bad", url="ftp://x", event_types=["batch.completed"])
+
+    created = client.webhooks.create(name="jobs", url=receiver.url, event_types=["fine_tuning.job.succeeded"])
+    secret = created.signing_secret
+    assert created.id.startswith("we_") and secret.startswith("whsec_") and created.signing_secret_hint.endswith(secret[-4:])
+    shown = client.webhooks.retrieve(created.id)
+    assert shown.url == receiver.url and "signing_secret" not in (shown.model_extra or {})
+
+    result = client.webhooks.test(created.id, event_type="fine_tuning.job.succeeded")
+    assert (result.status_code, result.success, result.webhook_endpoint_id) == (200, True, created.id)
+    headers, body = receiver.received[-1]
+    event = client.webhooks.unwrap(body, headers, secret=secret)
+    assert isinstance(event, FineTuningJobSucceededWebhookEvent) and event.data.id.startswith("ftjob-")
+    assert event.id == headers["webhook-id"] and event.id.startswith("evt_")
+    with pytest.raises(openai.InvalidWebhookSignatureError):
+        client.webhooks.unwrap(body + b" ", headers, secret=secret)  # any change breaks the signature
+
+    # Rotation keeping the old secret for 24 hours: a delivery verifies with either; without it, only the new.
+    kept = client.webhooks.rotate_secret(created.id, keep_old_secret_active_for_24_hours=True).signing_secret
+    client.webhooks.test(created.id, event_type="fine_tuning.job.succeeded")
+    headers, body = receiver.received[-1]
+    for valid in (secret, kept):
+        client.webhooks.verify_signature(body, headers, secret=valid)
+    newest = client.webhooks.rotate_secret(created.id).signing_secret
+    client.webhooks.test(created.id, event_type="fine_tuning.job.succeeded")
+    headers, body = receiver.received[-1]
+    client.webhooks.verify_signature(body, headers, secret=newest)
+    for revoked in (secret, kept):
+        with pytest.raises(openai.InvalidWebhookSignatureError):
+            client.webhooks.verify_signature(body, headers, secret=revoked)
+
+    receiver.status = 500
+    assert client.webhooks.test(created.id, event_type="fine_tuning.job.succeeded").status_code == 500
+
+    updated = client.webhooks.update(created.id, name="all jobs", event_types=["fine_tuning.job.succeeded", "fine_tuning.job.failed"])
+    assert (updated.name, updated.event_types, updated.url) == ("all jobs", ["fine_tuning.job.succeeded", "fine_tuning.job.failed"], receiver.url)
+    assert updated.updated_at is not None
+    second = client.webhooks.create(name="other", url=receiver.url, event_types=["fine_tuning.job.cancelled"])
+    assert [e.id for e in client.webhooks.list()] == [second.id, created.id]
+    assert [e.id for e in client.webhooks.list(limit=1).data] == [second.id]
+
+    gone = client.webhooks.delete(created.id)
+    assert (gone.id, gone.deleted) == (created.id, True)
+    with pytest.raises(openai.NotFoundError):
+        client.webhooks.retrieve(created.id)
+
+
+def test_an_unreachable_endpoint_and_another_tenants_endpoint(client, settings):
+    endpoint = client.webhooks.create(name="down", url=f"http://127.0.0.1:{free_port()}/x",
+                                      event_types=["fine_tuning.job.failed"])
+    with pytest.raises(openai.BadRequestError, match="could not be reached"):
+        client.webhooks.test(endpoint.id, event_type="fine_tuning.job.failed")
+    other = client.with_options(api_key=BETA["Authorization"].removeprefix("Bearer "))
+    with pytest.raises(openai.NotFoundError):
+        other.webhooks.retrieve(endpoint.id)
+    with pytest.raises(openai.NotFoundError):
+        other.webhooks.delete(endpoint.id)
+    assert other.webhooks.list().data == []
+
+
+def test_a_jobs_end_reaches_its_endpoints_at_least_once_after_the_receiver_was_down(client, receiver, settings):
+    """The API cancels a job; the worker's deliverer (jobs.webhooks, the code every worker runs in the background)
+    sends `fine_tuning.job.cancelled` to the endpoints that subscribe to it: the first try meets a receiver that is
+    down (503), the retry after the backoff is delivered, both signed for the SDK and with the same webhook-id; an
+    endpoint that cannot be reached is given up after its tries; each try is in the endpoint's delivery log."""
+    import asyncio
+
+    import httpx
+    import redis.asyncio
+
+    from jobs.repository import WebhookEndpointRepository
+    from jobs.store import open_store
+    from jobs.webhooks import WebhookDeliverer
+    from tests.integration.test_api import CHAT, jsonl
+
+    ends = client.webhooks.create(name="ends", url=receiver.url, event_types=["fine_tuning.job.cancelled", "fine_tuning.job.failed"])
+    client.webhooks.create(name="successes", url=receiver.url + "/successes", event_types=["fine_tuning.job.succeeded"])
+    dead = client.webhooks.create(name="dead", url=f"http://127.0.0.1:{free_port()}/x", event_types=["fine_tuning.job.cancelled"])
+    training_file = client.files.create(file=("train.jsonl", jsonl(CHAT, CHAT)), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(model="HuggingFaceTB/SmolLM2-135M-Instruct", training_file=training_file)
+    client.fine_tuning.jobs.cancel(job.id)
+    receiver.status = 503
+
+    async def deliver() -> None:
+        connection = redis.asyncio.Redis.from_url(settings.redis_url)
+        store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+        deliverer = WebhookDeliverer(connection, WebhookEndpointRepository(store), "test", max_attempts=3, retry_base_s=0.2)
+        async with httpx.AsyncClient() as http:
+            assert await deliverer.run_once(http) == 2  # the first try at each subscriber
+            receiver.status = 200  # the receiver is back
+            await asyncio.sleep(0.3)
+            assert await deliverer.run_once(http) == 2  # the retries: one delivered, one failing again
+            await asyncio.sleep(0.5)
+            assert await deliverer.run_once(http) == 1  # the unreachable one's last try
+            await asyncio.sleep(1)
+            assert await deliverer.run_once(http) == 0  # nothing is left to try
+        await connection.aclose()
+
+    asyncio.run(deliver())
+    assert [h["webhook-id"] for h, _ in receiver.received] == [receiver.received[0][0]["webhook-id"]] * 2
+    for headers, body in receiver.received:
+        event = client.webhooks.unwrap(body, headers, secret=ends.signing_secret)
+        assert (event.type, event.data.id) == ("fine_tuning.job.cancelled", job.id)
+
+    log = client.get(f"/webhook_endpoints/{ends.id}/deliveries", cast_to=object)["data"]
+    assert [(t["attempt"], t["status_code"], t["delivered"]) for t in log] == [(2, 200, True), (1, 503, False)]
+    assert log[0]["next_attempt_at"] is None and log[1]["next_attempt_at"] is not None
+    given_up = client.get(f"/webhook_endpoints/{dead.id}/deliveries", cast_to=object)["data"]
+    assert [(t["attempt"], t["delivered"], t["next_attempt_at"]) for t in given_up] == [(3, False, None), (2, False, given_up[1]["next_attempt_at"]), (1, False, given_up[2]["next_attempt_at"])]
+    assert all(t["status_code"] is None and "ConnectError" in t["error"] for t in given_up)
