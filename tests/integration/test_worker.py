@@ -21,8 +21,8 @@ from jobs.webhooks import new_signing_secret
 from jobs.worker import create_worker, webhook_deliverer
 from tests.conftest import ALPHA
 from tests.integration.test_api import jsonl, upload
-from tests.integration.test_webhooks import Receiver
 from tests.support.tasks import classification_examples
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.slow
 BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
