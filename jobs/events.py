@@ -76,6 +76,13 @@ class EventLog:
             await asyncio.to_thread(self.store.put_json, keys.job_event(tenant, job_id, stored["id"]), stored)
         return stored
 
+    async def wait_for_new(self, job_id: str, after: str | None, block_ms: int) -> list[dict[str, Any]]:
+        """The events after the event id `after` (from the first without), oldest first, waiting at most `block_ms`
+        for one to arrive."""
+        since = after.removeprefix(EVENT_PREFIX) if after else "0-0"
+        rows = await self.redis.xread({RedisKeys.job_events(job_id): since}, block=block_ms, count=100)
+        return [_event(sid, fields) for _, entries in rows for sid, fields in entries]
+
     async def redis_events(self, job_id: str, after_stream_id: str = "-") -> list[dict[str, Any]]:
         rows = await self.redis.xrange(RedisKeys.job_events(job_id), min=after_stream_id)
         return [_event(sid, fields) for sid, fields in rows]

@@ -143,17 +143,24 @@ class JobRepository:
             if rank is None:
                 raise RecordNotFound(after)
             start = rank + 1
-        if where is None:  # the next limit + 1 ids tell the page and whether more follow
-            ids = await self._index_ids(index, start, limit + 1)
-            return list(await asyncio.gather(*(self._read(tenant, i) for i in ids[:limit]))), len(ids) > limit
+        # Unfiltered, the next limit + 1 jobs tell the page and whether more follow. An index entry whose record
+        # is gone (a creation that failed half-way) is passed over.
+        batch = self.FILTERED_READ if where else limit + 1
         found: list[JobRecord] = []
         while len(found) <= limit:
-            ids = await self._index_ids(index, start, self.FILTERED_READ)
+            ids = await self._index_ids(index, start, batch)
             start += len(ids)
-            found += [job for job in await asyncio.gather(*(self._read(tenant, i) for i in ids)) if where(job)]
-            if len(ids) < self.FILTERED_READ:
+            jobs = await asyncio.gather(*(self._read_if_any(tenant, i) for i in ids))
+            found += [job for job in jobs if job is not None and (where is None or where(job))]
+            if len(ids) < batch:
                 break
         return found[:limit], len(found) > limit
+
+    async def _read_if_any(self, tenant: str, job_id: str) -> JobRecord | None:
+        try:
+            return await self._read(tenant, job_id)
+        except RecordNotFound:
+            return None
 
     async def _index_ids(self, index: str, start: int, count: int) -> list[str]:
         return [i.decode() if isinstance(i, bytes) else i for i in await self.redis.zrevrange(index, start, start + count - 1)]

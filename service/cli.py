@@ -9,6 +9,7 @@ import sys
 import time
 
 from jobs.catalog import DEFAULT_MODEL_ID
+from service.client_cli import add_client_commands
 from service.logs import configure_logging
 
 DESCRIPTION = """\
@@ -27,6 +28,8 @@ examples:
   ftaas serve --port 8001           the embedded inference server only
   ftaas serve --engine vllm --port 8002   vLLM for the default catalog model
   ftaas train spec.json --out run/  train once locally, no API, queue or store
+  ftaas jobs create --model HuggingFaceTB/SmolLM2-135M-Instruct --training-file train.jsonl --follow
+                                    a job on a server (FTAAS_URL, FTAAS_API_KEY), followed to its end
 """
 
 
@@ -165,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="run one job locally from a spec file (see `ftaas train --help`)", add_help=False
     )
     train.set_defaults(run=_train)
+    add_client_commands(commands)
     return parser
 
 
@@ -174,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if rest and args.command != "train":  # only `train` passes its own options through
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
-    configure_logging(args.log_level)
+    # The client commands print for a person; the servers log JSON lines.
+    configure_logging("WARNING" if args.command in ("files", "jobs") else args.log_level)
     return args.run(args) or 0
 
 

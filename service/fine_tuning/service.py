@@ -1,6 +1,7 @@
 """Creating, reading, listing, cancelling, pausing and resuming fine-tuning jobs."""
 
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -164,6 +165,37 @@ async def resume_job(services: Services, tenant: str, job_id: str) -> JobRecord:
     await enqueue_training(services.redis, tenant, job_id)
     await services.events.append(job_id, "Job resumed by request: queued", tenant=tenant)  # the worker says from where
     return job
+
+
+FOLLOW_BLOCK_MS = 2000
+
+
+async def follow_events(services: Services, tenant: str, job_id: str, after: str | None) -> AsyncIterator[dict | JobRecord]:
+    """The job's events after the event id `after` (every one without it), oldest first, then each new one as it
+    happens; last, the job record, once it has ended or is paused. Checks `after` before anything is sent."""
+    await get_job(services, tenant, job_id)
+    history = await services.events.all(tenant, job_id)
+    if after is not None:
+        ids = [e["id"] for e in history]
+        if after not in ids:
+            raise InvalidRequest(f"Last-Event-ID names no event of job {job_id}: {quoted(after)}", param="Last-Event-ID")
+        history = history[ids.index(after) + 1:]
+    return _following(services, tenant, job_id, history, after)
+
+
+async def _following(services: Services, tenant: str, job_id: str, history: list[dict], after: str | None):
+    for event in history:
+        yield event
+        after = event["id"]
+    while True:
+        job = await services.jobs.get(tenant, job_id)
+        new = await services.events.wait_for_new(job_id, after, FOLLOW_BLOCK_MS)
+        for event in new:
+            yield event
+            after = event["id"]
+        if not new and (job.status.is_terminal or job.status == JobStatus.PAUSED):
+            yield job
+            return
 
 
 async def list_events(

@@ -364,3 +364,18 @@ def test_a_waiting_job_pauses_at_once_and_resumes_into_the_queue_through_the_ope
         client.fine_tuning.jobs.pause(held["id"])
     assert api.post("/v1/fine_tuning/jobs/ftjob-nope/pause", headers=ALPHA).status_code == 404
     assert api.post(f"/v1/fine_tuning/jobs/{job['id']}/pause", headers=BETA).status_code == 404
+
+
+def test_a_job_index_entry_whose_record_is_gone_is_passed_over(api, redis_url):
+    """A creation that failed between the index and the record leaves an id that names nothing: lists skip it."""
+    import time
+
+    import redis
+
+    from jobs.keys import RedisKeys
+
+    job = create_job(api)
+    redis.Redis.from_url(redis_url).zadd(RedisKeys.job_index("alpha"), {"ftjob-gone": time.time() + 10})
+    assert [j["id"] for j in api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"]] == [job["id"]]
+    page = api.get("/v1/fine_tuning/jobs", params={"limit": 1}, headers=ALPHA).json()
+    assert [j["id"] for j in page["data"]] == [job["id"]] and page["has_more"] is False
