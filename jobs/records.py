@@ -135,6 +135,7 @@ class CheckpointPermission(BaseModel):
 
     id: str
     created_at: int = Field(default_factory=now)
+    created_ns: int = Field(default_factory=time.time_ns, description="Orders permissions made within one second.")
     project_id: str = Field(description="The tenant the checkpoint is shared with.")
     owner: str
     checkpoint: str = Field(description="The checkpoint's model name, `ft:…:ckpt-step-N`.")

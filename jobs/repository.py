@@ -390,7 +390,7 @@ class CheckpointPermissionRepository:
     async def list(self, owner: str, checkpoint_name: str) -> list[CheckpointPermission]:
         """Oldest first."""
         found = await asyncio.to_thread(self._load, owner, checkpoint_name)
-        return sorted(found, key=lambda p: (p.created_at, p.id))
+        return sorted(found, key=lambda p: p.created_ns)
 
     async def grant(self, checkpoint: CheckpointRecord, grantees: list[str]) -> list[CheckpointPermission]:
         """One permission per grantee; a grantee that already has one keeps it (the same id)."""

@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.openapi import ResponseSpec
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.exceptions import SerializationException
 from litestar.params import FromPath, QueryParameter
@@ -19,6 +20,7 @@ from service.fine_tuning.schemas import (
     FineTuningJobEvent,
     FineTuningJobEventList,
     FineTuningJobList,
+    FineTuningJobStreamMessage,
 )
 from service.idempotency import idempotent
 from service.pagination import After, cursor
@@ -116,7 +118,9 @@ class FineTuningController(Controller):
         return FineTuningJobEventList(data=[FineTuningJobEvent(**e) for e in events], has_more=has_more)
 
     @get(
-        "/{fine_tuning_job_id:str}/events/stream", responses=ERROR_RESPONSES, operation_id="stream_fine_tuning_events",
+        "/{fine_tuning_job_id:str}/events/stream", operation_id="stream_fine_tuning_events", media_type="text/event-stream",
+        responses={**ERROR_RESPONSES, 200: ResponseSpec(FineTuningJobStreamMessage, media_type="text/event-stream",
+                                                        generate_examples=False, description="Each server-sent event")},
         summary="A job's events as they happen, oldest first (server-sent events; ftaas extension)",
         description="Each event is an SSE message `event: fine_tuning.job.event` whose data is the event object and whose "
         "id is its id (send `Last-Event-ID` to go on after it). Once the job has ended or is paused, a last message "

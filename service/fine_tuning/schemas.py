@@ -113,6 +113,14 @@ class FineTuningJobEvent(BaseModel):
         return "warn" if level == "warning" else level  # jobs' events say "warning"; the SDK's type says "warn"
 
 
+class FineTuningJobStreamMessage(BaseModel):
+    """One server-sent event of GET …/events/stream (as it is documented: each message of the stream)."""
+
+    event: Literal["fine_tuning.job.event", "fine_tuning.job"]
+    data: str = Field(description="JSON: a fine_tuning.job.event object, or (last) the fine_tuning.job.")
+    id: str = Field(description="The event's id (send it as Last-Event-ID to go on after it), or the job's.")
+
+
 class FineTuningJobEventList(BaseModel):
     object: Literal["list"] = "list"
     data: list[FineTuningJobEvent]

@@ -59,6 +59,8 @@ from .fine_tuning_job_list import FineTuningJobList
 from .fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
 from .fine_tuning_job_method import FineTuningJobMethod
 from .fine_tuning_job_status import FineTuningJobStatus
+from .fine_tuning_job_stream_message import FineTuningJobStreamMessage
+from .fine_tuning_job_stream_message_event import FineTuningJobStreamMessageEvent
 from .fine_tuning_job_training_type import FineTuningJobTrainingType
 from .freeze import Freeze
 from .full_training import FullTraining
@@ -181,6 +183,8 @@ __all__ = (
     "FineTuningJobMetadataType0",
     "FineTuningJobMethod",
     "FineTuningJobStatus",
+    "FineTuningJobStreamMessage",
+    "FineTuningJobStreamMessageEvent",
     "FineTuningJobTrainingType",
     "Freeze",
     "FullTraining",

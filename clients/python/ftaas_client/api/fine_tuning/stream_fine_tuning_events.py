@@ -7,6 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
+from ...models.fine_tuning_job_stream_message import FineTuningJobStreamMessage
 from ...types import Response
 
 
@@ -24,9 +25,12 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ErrorBody | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | FineTuningJobStreamMessage | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = FineTuningJobStreamMessage.from_dict(response.text)
+
         return response_200
 
     if response.status_code == 400:
@@ -55,7 +59,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ErrorBody]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | FineTuningJobStreamMessage]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -68,7 +74,7 @@ def sync_detailed(
     fine_tuning_job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Any | ErrorBody]:
+) -> Response[ErrorBody | FineTuningJobStreamMessage]:
     """A job's events as they happen, oldest first (server-sent events; ftaas extension)
 
      Each event is an SSE message `event: fine_tuning.job.event` whose data is the event object and whose
@@ -83,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorBody]
+        Response[ErrorBody | FineTuningJobStreamMessage]
     """
 
     kwargs = _get_kwargs(
@@ -101,7 +107,7 @@ def sync(
     fine_tuning_job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Any | ErrorBody | None:
+) -> ErrorBody | FineTuningJobStreamMessage | None:
     """A job's events as they happen, oldest first (server-sent events; ftaas extension)
 
      Each event is an SSE message `event: fine_tuning.job.event` whose data is the event object and whose
@@ -116,7 +122,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorBody
+        ErrorBody | FineTuningJobStreamMessage
     """
 
     return sync_detailed(
@@ -129,7 +135,7 @@ async def asyncio_detailed(
     fine_tuning_job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Any | ErrorBody]:
+) -> Response[ErrorBody | FineTuningJobStreamMessage]:
     """A job's events as they happen, oldest first (server-sent events; ftaas extension)
 
      Each event is an SSE message `event: fine_tuning.job.event` whose data is the event object and whose
@@ -144,7 +150,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorBody]
+        Response[ErrorBody | FineTuningJobStreamMessage]
     """
 
     kwargs = _get_kwargs(
@@ -160,7 +166,7 @@ async def asyncio(
     fine_tuning_job_id: str,
     *,
     client: AuthenticatedClient,
-) -> Any | ErrorBody | None:
+) -> ErrorBody | FineTuningJobStreamMessage | None:
     """A job's events as they happen, oldest first (server-sent events; ftaas extension)
 
      Each event is an SSE message `event: fine_tuning.job.event` whose data is the event object and whose
@@ -175,7 +181,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorBody
+        ErrorBody | FineTuningJobStreamMessage
     """
 
     return (
