@@ -87,13 +87,17 @@ def _param(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def from_validation_error(exc: ValidationError, prefix: str = "") -> InvalidRequest:
-    """Every problem in one message (so a client fixes them all at once); `param` names the first."""
-    problems = [(prefix + _param(e["loc"]), e["msg"]) for e in exc.errors()]
-    message = "; ".join(f"{param}: {msg}" if param else msg for param, msg in problems)
+def problems_error(problems: list[tuple[str | None, str]], param: str | None = None) -> InvalidRequest:
+    """Every (param, problem) in one message (so a client fixes them all at once); `param`, else the first
+    problem's, names the parameter."""
+    message = "; ".join(f"{name}: {text}" if name else text for name, text in problems)
     if len(problems) > 1:
         message = f"{len(problems)} problems: {message}"
-    return InvalidRequest(message, param=problems[0][0] or None)
+    return InvalidRequest(message, param=param or problems[0][0] or None)
+
+
+def from_validation_error(exc: ValidationError, prefix: str = "") -> InvalidRequest:
+    return problems_error([(prefix + _param(e["loc"]), e["msg"]) for e in exc.errors()])
 
 
 RETRYABLE_CLIENT_ERRORS = (408, 429)  # a timeout, a rate or queue limit: worth trying again later

@@ -6,7 +6,7 @@ from jobs.ids import is_tenant
 from jobs.records import CheckpointPermission, CheckpointRecord
 from jobs.repository import RecordNotFound
 from service.dependencies import Services
-from service.errors import InvalidRequest, NotFound, quoted
+from service.errors import NotFound, problems_error, quoted
 from service.pagination import page_after
 
 MAX_PROJECTS_PER_REQUEST = 100
@@ -28,17 +28,16 @@ async def create_permissions(services: Services, tenant: str, ref: str, project_
     known = set(services.settings.tenants_by_key.values())
     problems = []
     if not projects:
-        problems.append("project_ids is empty: name at least one project (tenant) to share the checkpoint with")
+        problems.append((None, "project_ids is empty: name at least one project (tenant) to share the checkpoint with"))
     if len(projects) > MAX_PROJECTS_PER_REQUEST:
-        problems.append(f"project_ids has {len(projects)} projects; at most {MAX_PROJECTS_PER_REQUEST} per request")
+        problems.append((None, f"project_ids has {len(projects)} projects; at most {MAX_PROJECTS_PER_REQUEST} per request"))
     for project in projects:
         if project == tenant:
-            problems.append(f"{quoted(project)} is your own project: it owns the checkpoint already")
+            problems.append((None, f"{quoted(project)} is your own project: it owns the checkpoint already"))
         elif not is_tenant(project) or project not in known:
-            problems.append(f"no project {quoted(project)} in this deployment (projects are the tenants of its API keys)")
+            problems.append((None, f"no project {quoted(project)} in this deployment (projects are the tenants of its API keys)"))
     if problems:
-        message = "; ".join(problems)
-        raise InvalidRequest(f"{len(problems)} problems: {message}" if len(problems) > 1 else message, param="project_ids")
+        raise problems_error(problems, param="project_ids")
     return await services.permissions.grant(checkpoint, projects)
 
 

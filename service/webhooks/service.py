@@ -9,7 +9,7 @@ from jobs.records import SigningSecret, WebhookEndpointRecord, now
 from jobs.repository import RecordNotFound
 from jobs.webhooks import EVENT_TYPES, delivery_log, event_body, new_signing_secret, send
 from service.dependencies import Services
-from service.errors import InvalidRequest, NotFound, quoted
+from service.errors import InvalidRequest, NotFound, problems_error, quoted
 from service.pagination import page_after
 from service.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 
@@ -24,19 +24,17 @@ def _check(services: Services, url: str | None, event_types: list[str] | None) -
         parts = urlsplit(url)
         schemes = ("https", "http") if services.settings.webhook_allow_http else ("https",)
         if parts.scheme not in schemes or not parts.hostname:
-            problems.append(f"url: {quoted(url)} is not an {' or '.join(schemes)} URL"
-                            + ("" if "http" in schemes else " (http:// only where FTAAS_WEBHOOK_ALLOW_HTTP is set)"))
+            problems.append(("url", f"{quoted(url)} is not an {' or '.join(schemes)} URL"
+                             + ("" if "http" in schemes else " (http:// only where FTAAS_WEBHOOK_ALLOW_HTTP is set)")))
     if event_types is not None:
         if not event_types:
-            problems.append("event_types: name at least one event type")
+            problems.append(("event_types", "name at least one event type"))
         unknown = [t for t in event_types if t not in EVENT_TYPES]
         if unknown:
-            problems.append(f"event_types: ftaas sends no {', '.join(map(quoted, unknown))} events; it sends "
-                            + ", ".join(EVENT_TYPES))
+            problems.append(("event_types", f"ftaas sends no {', '.join(map(quoted, unknown))} events; it sends "
+                             + ", ".join(EVENT_TYPES)))
     if problems:
-        message = "; ".join(problems)
-        raise InvalidRequest(f"{len(problems)} problems: {message}" if len(problems) > 1 else message,
-                             param=problems[0].split(":")[0])
+        raise problems_error(problems)
 
 
 async def create_endpoint(services: Services, tenant: str, request: WebhookEndpointCreate) -> WebhookEndpointRecord:
