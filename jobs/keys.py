@@ -203,6 +203,16 @@ class RedisKeys:
     WEBHOOK_EVENTS = "ftaas:webhooks:events"
     WEBHOOK_DELIVERIES = "ftaas:webhooks:deliveries"
     WEBHOOK_DUE = "ftaas:webhooks:due"
+    # Estimates (jobs.estimates): the requests the API pushes for the workers (a list), and the throughput that
+    # succeeded jobs measured (a hash by base model, method and processes; jobs.estimates.record_throughput).
+    ESTIMATE_REQUESTS = "ftaas:estimates:requests"
+    THROUGHPUT = "ftaas:throughput"
+
+    @staticmethod
+    def estimate_reply(request_id: str) -> str:
+        """Where a worker puts its answer to one estimate request (a list the API waits on; expires)."""
+        check("estimate request id", request_id.isalnum() and len(request_id) <= 64, request_id)
+        return f"ftaas:estimate:{request_id}:reply"
 
     @staticmethod
     def webhook_log(endpoint_id: str) -> str:
@@ -238,6 +248,31 @@ class RedisKeys:
     def idempotency(tenant: str, key_digest: str) -> str:
         """A create request's Idempotency-Key (its sha256): the claim, then the first answer (service.idempotency)."""
         return f"ftaas:tenant:{tenant}:idempotency:{key_digest}"
+
+    @staticmethod
+    def requests_in_minute(tenant: str, minute: int) -> str:
+        """The tenant's /v1 requests in one clock minute (jobs.quotas: max_requests_per_minute)."""
+        return f"ftaas:tenant:{tenant}:requests:{minute}"
+
+    @staticmethod
+    def tenant_quota_lock(tenant: str, what: str) -> str:
+        """Held while a create counts what the tenant has and adds to it (service.quotas)."""
+        return f"ftaas:tenant:{tenant}:quota-lock:{what}"
+
+    @staticmethod
+    def running_jobs(tenant: str) -> str:
+        """The tenant's running jobs, each scored with when its worker's hold runs out (jobs.quotas)."""
+        return f"ftaas:tenant:{tenant}:running"
+
+    @staticmethod
+    def trained_tokens_by_month(tenant: str) -> str:
+        """Tokens trained by the tenant's succeeded jobs, by month (YYYY-MM, UTC) (jobs.quotas)."""
+        return f"ftaas:tenant:{tenant}:trained-tokens"
+
+    @staticmethod
+    def job_waiting_said(job_id: str) -> str:
+        """Set once the job's events say it waits for the tenant's running jobs (said once, not on every retry)."""
+        return f"ftaas:job:{job_id}:waiting-said"
 
     @staticmethod
     def job_pause(job_id: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -211,19 +212,20 @@ class JobRepository:
             await self._write(updated)
         if target.is_terminal:
             await asyncio.to_thread(self.store.delete, keys.unfinished_job(tenant, job_id))
-            await self._announce(updated)
+        if target.is_terminal or target == JobStatus.RUNNING:
+            await self.announce(tenant, job_id, f"fine_tuning.job.{target.value}", updated.finished_at)
         return updated
 
-    async def _announce(self, job: JobRecord) -> None:
-        """Hand the job's end to the webhook deliverers (jobs.webhooks). Written after the status: a Redis that fails
-        just then loses the event (logged), never a status."""
+    async def announce(self, tenant: str, job_id: str, event_type: str, created_at: int | None = None,
+                       data: dict[str, Any] | None = None) -> None:
+        """Hand a job's event (jobs.webhooks.EVENT_TYPES; `data` beside the job's id) to the webhook deliverers.
+        Written after what it announces: a Redis that fails just then loses the event (logged), never the change."""
+        fields = {"tenant": tenant, "job_id": job_id, "type": event_type, "event_id": new_webhook_event_id(),
+                  "created_at": str(created_at or int(time.time())), "data": json.dumps(data or {})}
         try:
-            await self.redis.xadd(RedisKeys.WEBHOOK_EVENTS, {
-                "tenant": job.tenant, "job_id": job.id, "type": f"fine_tuning.job.{job.status.value}",
-                "event_id": new_webhook_event_id(), "created_at": str(job.finished_at or int(time.time())),
-            }, maxlen=WEBHOOK_EVENTS_KEPT, approximate=True)
+            await self.redis.xadd(RedisKeys.WEBHOOK_EVENTS, fields, maxlen=WEBHOOK_EVENTS_KEPT, approximate=True)
         except Exception:
-            log.exception("job %s %s: its webhook event could not be queued", job.id, job.status.value)
+            log.exception("job %s: its webhook event %s could not be queued", job_id, event_type)
 
     async def update(
         self, tenant: str, job_id: str, *, attempt: int | None = None, even_if_ended: bool = False, **changes: Any

@@ -60,6 +60,7 @@ from jobs.events import EventArchive, EventLog
 from jobs.ids import checkpoint_model_name, new_checkpoint_id, result_file_id
 from jobs.keys import RedisKeys
 from jobs.queue import enqueue_training
+from jobs.quotas import Quotas, add_trained_tokens, leave_running_place, take_running_place
 from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, JobRecord, ModelManifest, now
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
@@ -74,6 +75,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ftaas.worker")
 
 MAX_ATTEMPTS = 4
+RUNNABLE = (JobStatus.QUEUED, JobStatus.VALIDATING_FILES, JobStatus.RUNNING)  # what a worker that takes a job runs
+WAITING = "waiting"  # run_job's answer for a job held back by its tenant's max_running_jobs: queue it again later
 PROGRESS_WRITE_INTERVAL_S = 5.0
 EVENT_FLUSH_INTERVAL_S = 5.0
 # A training process that runs out of memory goes on from its latest checkpoint with half the activation budget,
@@ -126,6 +129,7 @@ class WorkerContext:
     lease_s: float = 60
     queue_name: str = "ftaas:queue"
     across_nodes: "AcrossNodes | None" = None  # Kubeflow Trainer, for jobs with compute.num_nodes > 1
+    quotas: Quotas = field(default_factory=Quotas)  # FTAAS_QUOTAS: max_running_jobs is the worker's to keep
 
 
 @dataclass
@@ -172,14 +176,18 @@ async def retrying(what: str, call, *args, patience_s: float | None = None, **kw
 async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
     """Run one job (a new attempt of it: later ones resume); returns its final status, or `taken_over` when a
     newer attempt holds it. Never raises for a job-level failure."""
+    max_running = ctx.quotas.for_tenant(tenant).max_running_jobs
+    if not await take_running_place(ctx.redis, tenant, job_id, max_running, ctx.lease_s):
+        return await _wait_for_running_place(ctx, tenant, job_id, max_running)
     # The lease goes first, so that no reconciler sees the job taken without one while it is being claimed.
     await ctx.redis.set(RedisKeys.job_lease(job_id), 0, px=int(ctx.lease_s * 1000))
     try:
         job = await ctx.jobs.claim(tenant, job_id)
     except RecordNotFound:
         job = None
-    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.VALIDATING_FILES, JobStatus.RUNNING):
+    if job is None or job.status not in RUNNABLE:
         await ctx.redis.delete(RedisKeys.job_lease(job_id))
+        await leave_running_place(ctx.redis, tenant, job_id)
         log.info("job %s of %s: %s; nothing to run", job_id, tenant, job.status.value if job else "no record")
         return job.status.value if job else "missing"
     resuming = job.plan is not None  # validated before: a worker stopped or died, or the job was paused
@@ -211,6 +219,8 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
                 outputs = await store_outputs(run, run.work / "out", summary)
             await _publish(run, outputs)
         settled = True
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await add_trained_tokens(ctx.redis, tenant, run.job.trained_tokens or 0)
         failpoint("published", job.attempt)
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await run.event(f"The job has successfully completed; new model: {run.job.fine_tuned_model}")
@@ -248,14 +258,24 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
         await _let_go(run, settled)
 
 
+async def _wait_for_running_place(ctx: WorkerContext, tenant: str, job_id: str, max_running: int) -> str:
+    """The tenant runs max_running jobs already: the job goes back to the queue (WAITING), saying why once. Redis
+    only, and quick: until arq has put it back, the job looks taken by a worker that holds no lease."""
+    if await ctx.redis.set(RedisKeys.job_waiting_said(job_id), 1, nx=True, ex=7 * 24 * 3600):
+        await ctx.events.append(job_id, f"Waiting: {max_running} of your jobs are running, the limit of "
+                                f"max_running_jobs; this job starts when one of them ends", tenant=tenant)
+    return WAITING
+
+
 async def _let_go(run: Attempt, settled: bool) -> None:
-    """Store the events and give the lease back; an unsettled job keeps its lease until it expires, so the
-    reconciler runs it again instead of leaving it `running` with no owner."""
+    """Store the events and give the lease (and the tenant's running place) back; an unsettled job keeps its lease
+    until it expires, so the reconciler runs it again instead of leaving it `running` with no owner."""
     ctx = run.ctx
     with contextlib.suppress(*TRANSIENT_ERRORS):
         await run.archive.flush()
         if settled:
             await ctx.redis.delete(RedisKeys.job_lease(run.id))
+            await leave_running_place(ctx.redis, run.job.tenant, run.id)
     shutil.rmtree(run.work, ignore_errors=True)
 
 
@@ -275,6 +295,7 @@ async def _keep_holding(run: Attempt) -> None:
             pass  # cannot tell now; keep the lease
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await ctx.redis.set(RedisKeys.job_lease(run.id), run.job.attempt, px=int(ctx.lease_s * 1000))
+            await take_running_place(ctx.redis, run.job.tenant, run.id, None, ctx.lease_s)
         await asyncio.sleep(ctx.lease_s / 4)
 
 
@@ -434,6 +455,7 @@ async def _resolve(run: Attempt) -> None:
         raise JobFailed("invalid_file", "; ".join(exc.problems)) from None
     except ValueError as exc:
         raise JobFailed("invalid_training", str(exc)) from None
+    run.training = run.training.model_copy(update={"job_id": job.id})  # the trackers' run is the job's
 
 
 async def _prepare_resume(run: Attempt) -> None:
@@ -663,6 +685,10 @@ class CheckpointUploads:
             )
             await ctx.jobs.check_holder(job)
             await ctx.checkpoints.save(record)
+            await ctx.jobs.announce(job.tenant, job.id, "fine_tuning.job.checkpoint.created", data={
+                "checkpoint_id": record.id, "fine_tuned_model_checkpoint": record.fine_tuned_model_checkpoint,
+                "step_number": step,
+            })
             replaced = await ctx.checkpoints.delete_interim(job.tenant, job.id, before_step=step)
         except JobTakenOver:
             return

@@ -6,9 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobs.quotas import Quotas
 from jobs.spec import ComputeLimits
 
 
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
         10, gt=0, description="The wait before a webhook delivery's second try; it doubles after each failed one.",
     )
     webhook_poll_seconds: float = Field(1, gt=0, description="How often each worker looks for webhook deliveries due.")
+    quotas: str = Field(
+        "", description="Per-tenant limits (jobs/quotas.py): a JSON object, or the path of a JSON file holding one, "
+        '`{"default": {...}, "tenants": {"<tenant>": {...}}}` with any of max_requests_per_minute, max_queued_jobs, '
+        "max_running_jobs, max_stored_bytes, max_trained_tokens_per_month (null or absent: no limit). Empty: no limits.",
+    )
     max_line_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="The longest line, its line break included, that an uploaded file may have.",
     )
@@ -99,6 +105,15 @@ class Settings(BaseSettings):
     worker_max_procs_per_node: int = Field(
         1, ge=1, description="Training processes a worker may start for one job (its GPUs; 1 on CPU). A job whose "
         "compute.num_proc_per_node is larger is refused at create time.",
+    )
+    # Estimates before spending GPU time (POST /v1/fine_tuning/jobs/estimate; jobs/estimates.py).
+    estimate_timeout_seconds: float = Field(
+        120, gt=0, description="How long the API waits for a worker to compute an estimate (the workers hold the "
+        "base models and tokenizers) before it answers 503.",
+    )
+    price_per_million_tokens: float | None = Field(
+        None, ge=0, description="The price of one million trained tokens (a job's trained_tokens), for the cost an "
+        "estimate states; unset: estimates state no cost.",
     )
     # Kubeflow Trainer, for jobs across nodes (jobs/kubeflow.py; docs/deploy.md, "Training across nodes with
     # Kubeflow Trainer").
@@ -168,6 +183,31 @@ class Settings(BaseSettings):
     vllm_cpu_kvcache_gib: int = Field(
         1, ge=1, description="VLLM_CPU_KVCACHE_SPACE for vllm-cpu: GiB of host memory for the KV cache.",
     )
+    # Experiment trackers a job may report to (its `integrations`; jobs/training/tracking.py). The API refuses an
+    # integration whose setting is unset; the worker hands these to the training process (integration_env).
+    wandb_api_key: SecretStr | None = Field(
+        None, description="The W&B API key runs are logged with; set, jobs may ask for OpenAI's wandb integration.",
+    )
+    wandb_base_url: str = Field("", description="A self-hosted W&B server's URL; empty: W&B's cloud (api.wandb.ai).")
+    mlflow_tracking_uri: str = Field(
+        "", description="The MLflow tracking server (http(s)://…) runs are logged to; set, jobs may ask for the "
+        "mlflow integration. Credentials, if the server wants them: MLFLOW_TRACKING_USERNAME/PASSWORD or _TOKEN.",
+    )
+    tracking_log_model: Literal["none", "adapter", "all"] = Field(
+        "adapter", description="What of the trained model a tracker gets at the end, beside the result files: "
+        "`adapter` (an adapter folder whole; of a full model only its small files: config, tokenizer, ftaas.json), "
+        "`all` (also full models' weights), `none`.",
+    )
+
+    @field_validator("quotas")
+    @classmethod
+    def _check_quotas(cls, value: str) -> str:
+        Quotas.from_setting(value)
+        return value
+
+    @cached_property
+    def tenant_quotas(self) -> Quotas:
+        return Quotas.from_setting(self.quotas)
 
     @field_validator("vllm_urls")
     @classmethod
@@ -228,6 +268,26 @@ class Settings(BaseSettings):
         resources = json.loads(self.kubeflow_resources_per_node)
         amounts = {**resources.get("requests", {}), **resources.get("limits", {})}  # a limit wins over a request
         return sum(int(amount) for name, amount in amounts.items() if name.endswith("/gpu"))
+
+    def configured_integrations(self) -> set[str]:
+        """The job integrations (jobs.spec.INTEGRATION_MODELS) this deployment can serve."""
+        configured = set()
+        if self.wandb_api_key is not None and self.wandb_api_key.get_secret_value():
+            configured.add("wandb")
+        if self.mlflow_tracking_uri.strip():
+            configured.add("mlflow")
+        return configured
+
+    def integration_env(self) -> dict[str, str]:
+        """The tracker settings as the training process reads them from its environment (only those set)."""
+        env = {"FTAAS_TRACKING_LOG_MODEL": self.tracking_log_model}
+        if self.wandb_api_key is not None:
+            env["FTAAS_WANDB_API_KEY"] = self.wandb_api_key.get_secret_value()
+        if self.wandb_base_url:
+            env["FTAAS_WANDB_BASE_URL"] = self.wandb_base_url
+        if self.mlflow_tracking_uri:
+            env["FTAAS_MLFLOW_TRACKING_URI"] = self.mlflow_tracking_uri
+        return env
 
     def compute_limits(self) -> ComputeLimits:
         """What this deployment can run, for validating a job's `compute` (one process per node without GPUs)."""

@@ -10,7 +10,8 @@ methods that do not suit the method or the starting model are reported in the sa
 every other bad field. A continued job without a `training_type` inherits its starting model's. Without them
 (`ftaas train` with local paths) the same file checks run once the files are read: see `file_format_problems`.
 `compute_limits` (a ComputeLimits, from jobs.settings.Settings.compute_limits) adds what the deployment can
-run: processes per node, and more than one node only with Kubeflow Trainer.
+run: processes per node, and more than one node only with Kubeflow Trainer. `integrations_configured` (a set of
+integration types, from jobs.settings.Settings.configured_integrations) refuses an integration the deployment lacks.
 """
 
 import math
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -394,6 +396,80 @@ class Compute(BaseModel):
     )
 
 
+def _wandb_name(value: str) -> str:
+    if any(c in value for c in "/\\#?%:"):  # W&B refuses these in project and entity names
+        raise PydanticCustomError("invalid_name", "must not contain any of / \\ # ? % :")
+    return value
+
+
+_WANDB_NAME = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_wandb_name)]
+
+
+class WandbSettings(BaseModel):
+    """OpenAI's `wandb` settings (the SDK's FineTuningJobWandbIntegration), sent to the W&B server the deployment
+    configures (FTAAS_WANDB_API_KEY, FTAAS_WANDB_BASE_URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+    project: _WANDB_NAME = Field(description="The W&B project the run is created in.")
+    name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        None, description="The run's display name (default: the job id).")
+    entity: _WANDB_NAME | None = Field(None, description="The W&B team or user (default: the API key's).")
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] | None = Field(
+        None, description="Tags for the run, besides ftaas's own (ftaas/finetune, ftaas/{base model}, ftaas/{job id}).")
+
+
+class WandbIntegration(BaseModel):
+    """OpenAI's W&B integration object."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["wandb"]
+    wandb: WandbSettings
+
+
+class MlflowSettings(BaseModel):
+    """Where in the deployment's MLflow tracking server (FTAAS_MLFLOW_TRACKING_URI) a job's run goes."""
+
+    model_config = ConfigDict(extra="forbid")
+    experiment: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="The MLflow experiment, by name (created when it does not exist).")
+    run_name: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        None, description="The run's name (default: the job id).")
+    tags: Annotated[dict[Annotated[str, Field(min_length=1, max_length=250)], Annotated[str, Field(max_length=5000)]],
+                    Field(max_length=50)] | None = Field(None, description="Tags for the run, besides ftaas's own (ftaas.*).")
+
+
+class MlflowIntegration(BaseModel):
+    """ftaas extension: track the job in a self-hosted MLflow server (params, per-step metrics, artifacts)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["mlflow"]
+    mlflow: MlflowSettings
+
+
+INTEGRATION_MODELS: dict[str, type[BaseModel]] = {"wandb": WandbIntegration, "mlflow": MlflowIntegration}
+# The setting that makes each integration available: a job asking for one the deployment lacks is refused.
+INTEGRATION_SETTINGS = {
+    "wandb": "FTAAS_WANDB_API_KEY (Helm: integrations.wandb.apiKey)",
+    "mlflow": "FTAAS_MLFLOW_TRACKING_URI (Helm: integrations.mlflow.trackingUri)",
+}
+
+
+def _integration_by_type(value: Any, handler: Any) -> Any:
+    """Validate with the model its `type` names; an unknown type names the ones there are."""
+    if isinstance(value, dict):
+        tag = value.get("type")
+        if not isinstance(tag, str) or tag not in INTEGRATION_MODELS:
+            raise PydanticCustomError(
+                "unknown_integration_type", "unknown integration type {tag}; available: {available}",
+                {"tag": repr(tag)[:80], "available": ", ".join(INTEGRATION_MODELS)},
+            )
+        return INTEGRATION_MODELS[tag].model_validate(value)
+    return handler(value)
+
+
+Integration = Annotated[WandbIntegration | MlflowIntegration, Field(discriminator="type"), WrapValidator(_integration_by_type)]
+
+
 @dataclass(frozen=True)
 class ComputeLimits:
     """What a deployment can run (jobs.settings.Settings.compute_limits)."""
@@ -520,6 +596,10 @@ class JobSpec(BaseModel):
     method: Method | None = None
     training_type: TrainingType = Field(default_factory=LoraTraining)
     compute: Compute = Field(default_factory=Compute)
+    integrations: Annotated[list[Integration], Field(max_length=8)] | None = Field(  # one of each type
+        None, description="Experiment trackers the run reports to: OpenAI's W&B integration, and (extension) MLflow. "
+        "Each needs the deployment to have configured it.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -578,6 +658,22 @@ class JobSpec(BaseModel):
         training_type = info.data.get("training_type")  # absent when it was invalid itself
         _reject("Compute", compute_problems(compute, training_type, (info.context or {}).get("compute_limits")))
         return compute
+
+    @field_validator("integrations")
+    @classmethod
+    def _integrations_available(cls, integrations: list | None, info: ValidationInfo) -> list | None:
+        configured = (info.context or {}).get("integrations_configured")
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        for i, integration in enumerate(integrations or []):
+            if integration.type in seen:
+                problems.append(((i, "type"), f"at most one {integration.type} integration per job"))
+            seen.add(integration.type)
+            if configured is not None and integration.type not in configured:
+                problems.append(((i, "type"), f"the {integration.type} integration is not configured on this "
+                                 f"deployment; ask its operator to set {INTEGRATION_SETTINGS[integration.type]}"))
+        _reject("Integrations", problems)
+        return integrations
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> "JobSpec":

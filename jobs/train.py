@@ -75,6 +75,8 @@ def train_resolved(
 
     from jobs.training import pipeline
     from jobs.training.distributed import ProcessGroup
+    from jobs.training.loop import TrainingStopped
+    from jobs.training.tracking import Tracking
 
     processes = processes or ProcessGroup()
     # The cores are shared by the processes of this machine.
@@ -87,7 +89,16 @@ def train_resolved(
     )
     plan = training.plan
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = pipeline.run(training, data, out_dir, catalog, report, resume=resume, processes=processes, options=options)
+    tracking = None  # the job's integrations (jobs/training/tracking.py): rank 0 reports to them
+    if processes.is_main and options is not None and options.tracking is not None:
+        tracking = Tracking.start(training, options.tracking, out_dir, report)
+        report = tracking or report
+    try:
+        result = pipeline.run(training, data, out_dir, catalog, report, resume=resume, processes=processes, options=options)
+    except BaseException as exc:
+        if tracking is not None:
+            tracking.finish(None, "KILLED" if isinstance(exc, TrainingStopped) else "FAILED")
+        raise
     if result is None:
         return None
 
@@ -101,6 +112,8 @@ def train_resolved(
     if summary["final_valid_loss"] is not None:
         text += f", validation loss {summary['final_valid_loss']:.4f}"
     report(events.message(text, final_train_loss=summary["final_train_loss"], final_valid_loss=summary["final_valid_loss"]))
+    if tracking is not None:
+        tracking.finish(out_dir)
     return summary
 
 
@@ -295,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.settings import Settings
     from jobs.training.loop import TrainingStopped
     from jobs.training.pipeline import RunOptions
+    from jobs.training.tracking import TrackingConfig
 
     settings = Settings()
     options = RunOptions(
@@ -302,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         report_validation_examples=settings.report_validation_examples,
         checkpoint_interval_s=settings.checkpoint_interval_seconds or None,
         activation_budget_bytes=settings.training_activation_budget_bytes,
+        tracking=TrackingConfig.from_settings(settings),
     )
     threads = args.threads if args.threads is not None else settings.train_threads
     out = args.out or args.spec.resolve().parent / f"{args.spec.stem}-out"

@@ -30,6 +30,7 @@ class TrainingInput(BaseModel):
     base_model: str  # the catalog model at the root of the lineage
     start_from: Path | None = None  # a saved adapter/ or model/ folder that the run trains further
     start_info: ArtifactInfo | None = None  # what trained it
+    job_id: str | None = None  # the job it runs (None for `ftaas train`): trackers name and find its run by it
 
     @property
     def continues_adapter(self) -> bool:

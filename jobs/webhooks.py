@@ -25,8 +25,12 @@ from jobs.keys import RedisKeys
 from jobs.records import WebhookEndpointRecord, now
 from jobs.repository import RecordNotFound, WebhookEndpointRepository
 
-# The events ftaas sends, all of a job's end (OpenAI's names, so the SDK parses them).
-EVENT_TYPES = ("fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled")
+# The events ftaas sends: a job's end, with OpenAI's names (so the SDK parses them), and two of ftaas's own: a job
+# starts (or resumes) running, and a job stored a checkpoint (`data` adds checkpoint_id, fine_tuned_model_checkpoint,
+# step_number).
+OPENAI_EVENT_TYPES = ("fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled")
+EXTENSION_EVENT_TYPES = ("fine_tuning.job.running", "fine_tuning.job.checkpoint.created")
+EVENT_TYPES = OPENAI_EVENT_TYPES + EXTENSION_EVENT_TYPES
 SECRET_PREFIX = "whsec_"
 DELIVERY_TIMEOUT_S = 10.0
 USER_AGENT = "ftaas-webhooks/1"
@@ -49,10 +53,12 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def event_body(event_type: str, job_id: str, event_id: str | None = None, created_at: int | None = None) -> tuple[str, bytes]:
-    """(the event's id, its JSON body)."""
+def event_body(event_type: str, job_id: str, event_id: str | None = None, created_at: int | None = None,
+               data: dict | None = None) -> tuple[str, bytes]:
+    """(the event's id, its JSON body); `data` adds to the job's id."""
     event_id = event_id or new_webhook_event_id()
-    body = {"id": event_id, "object": "event", "created_at": created_at or now(), "type": event_type, "data": {"id": job_id}}
+    body = {"id": event_id, "object": "event", "created_at": created_at or now(), "type": event_type,
+            "data": {"id": job_id, **(data or {})}}
     return event_id, json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -167,7 +173,8 @@ class WebhookDeliverer:
         except RecordNotFound:  # deleted since: nothing to deliver to
             await self._forget(delivery_id)
             return
-        _, body = event_body(delivery["type"], delivery["job_id"], delivery["event_id"], int(float(delivery["created_at"])))
+        _, body = event_body(delivery["type"], delivery["job_id"], delivery["event_id"], int(float(delivery["created_at"])),
+                             json.loads(delivery.get("data") or "{}"))
         status, error = None, None
         try:
             status = await send(client, endpoint, delivery["event_id"], body)

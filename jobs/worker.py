@@ -2,7 +2,9 @@
 
 Beside the jobs, every worker runs the reconciler (jobs.runner.reconcile) every few seconds in the
 background, also while it trains, so a lost job is found again however busy the workers are; and the webhook
-deliverer (jobs.webhooks), which sends the tenants' endpoints their jobs' ends, retrying with backoff.
+deliverer (jobs.webhooks), which sends the tenants' endpoints their jobs' ends, retrying with backoff; and the
+estimate server (jobs.estimate), which answers the API's estimates with the models this worker holds. Each
+succeeded job's throughput is recorded for those estimates' expected durations (jobs.estimates).
 """
 
 import asyncio
@@ -13,19 +15,22 @@ import socket
 import time
 from typing import Any
 
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
 from redis.asyncio import Redis
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from jobs import queue
 from jobs.across_nodes import AcrossNodes
 from jobs.catalog import Catalog
+from jobs.estimate import EstimateServer
+from jobs.estimates import record_throughput
 from jobs.events import EventLog
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, WebhookEndpointRepository
-from jobs.runner import TRANSIENT_ERRORS, WorkerContext, reconcile, run_job
+from jobs.runner import TRANSIENT_ERRORS, WAITING, WorkerContext, reconcile, run_job
 from jobs.kubeflow import KubeflowTrainJobs
 from jobs.store import Store, open_store
 from jobs.settings import Settings
+from jobs.spec import processes_per_node
 from jobs.webhooks import WebhookDeliverer
 
 log = logging.getLogger("ftaas.worker")
@@ -50,12 +55,28 @@ async def run_fine_tuning_job(ctx: dict[str, Any], tenant: str, job_id: str) -> 
         status = await run_job(ctx["worker"], tenant, job_id)
     finally:
         metrics.running.dec()
-        metrics.duration.observe(time.monotonic() - started)
+    if status == WAITING:  # back in the queue, behind the jobs queued meanwhile; it stays `queued`
+        raise Retry(defer=QUOTA_RETRY_S)
+    metrics.duration.observe(time.monotonic() - started)
     metrics.jobs.labels(status=status).inc()
+    if status == "succeeded":
+        await record_job_throughput(ctx["worker"], tenant, job_id)
     return status
 
 
+async def record_job_throughput(worker: WorkerContext, tenant: str, job_id: str) -> None:
+    """What a succeeded job measured, for the expected duration of estimates (jobs.estimates); best effort."""
+    try:
+        job = await worker.jobs.get(tenant, job_id)
+        compute = job.spec.compute
+        processes = processes_per_node(compute, job.spec.training_type, worker.procs_per_node) * compute.num_nodes
+        await record_throughput(worker.redis, job, processes)
+    except Exception as exc:
+        log.warning("job %s: its throughput was not recorded: %s", job_id, exc)
+
+
 STALE_UPLOAD_SWEEP_INTERVAL_S = 3600
+QUOTA_RETRY_S = 10  # how often a job held back by its tenant's max_running_jobs is offered to the workers again
 
 
 async def reconcile_forever(worker: WorkerContext, interval_s: float) -> None:
@@ -84,19 +105,26 @@ def worker_context(settings: Settings, store: Store, redis: Redis, across_nodes:
         events=EventLog(redis, store),
         work_dir=settings.cache_dir / "work",
         catalog=Catalog.from_setting(settings.models, settings.cache_dir),
-        child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models),
+        child_env=dict(os.environ, FTAAS_CACHE_DIR=str(settings.cache_dir), FTAAS_MODELS=settings.models,
+                       **settings.integration_env()),
         procs_per_node=settings.worker_max_procs_per_node,
         stop_grace_s=settings.worker_stop_grace_seconds,
         job_timeout_s=settings.job_timeout_seconds,
         lease_s=settings.worker_lease_seconds,
         queue_name=settings.queue_name,
         across_nodes=across_nodes,
+        quotas=settings.tenant_quotas,
     )
 
 
 def webhook_deliverer(settings: Settings, store: Store, redis: Redis) -> WebhookDeliverer:
     return WebhookDeliverer(redis, WebhookEndpointRepository(store), consumer=f"{socket.gethostname()}-{os.getpid()}",
                             max_attempts=settings.webhook_max_attempts, retry_base_s=settings.webhook_retry_base_seconds)
+
+
+def estimate_server(worker: WorkerContext) -> EstimateServer:
+    """Answers the API's estimate requests (jobs.estimates) with this worker's models, in a child process."""
+    return EstimateServer(worker.redis, worker.store, worker.work_dir, worker.child_env, worker.procs_per_node)
 
 
 def create_worker(settings: Settings, *, burst: bool = False, trainjobs: KubeflowTrainJobs | None = None) -> Worker:
@@ -116,12 +144,13 @@ def create_worker(settings: Settings, *, burst: bool = False, trainjobs: Kubeflo
         else:
             ctx["reconciler"] = asyncio.create_task(reconcile_forever(ctx["worker"], settings.reconcile_interval_seconds))
             ctx["webhooks"] = asyncio.create_task(webhook_deliverer(settings, store, redis).run_forever(settings.webhook_poll_seconds))
+            ctx["estimates"] = asyncio.create_task(estimate_server(ctx["worker"]).run_forever())
         if settings.worker_metrics_port and not burst:
             start_http_server(settings.worker_metrics_port, registry=metrics.registry)
         log.info("worker ready; queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        for name in ("reconciler", "webhooks"):
+        for name in ("reconciler", "webhooks", "estimates"):
             task = ctx.get(name)
             if task is not None:
                 task.cancel()
@@ -140,9 +169,10 @@ def create_worker(settings: Settings, *, burst: bool = False, trainjobs: Kubeflo
         on_shutdown=shutdown,
         max_jobs=1,
         # The runner enforces the job timeout and counts attempts itself (in the job record, which outlives
-        # Redis), so that it can record why a job failed; arq's limits sit beyond them.
+        # Redis), so that it can record why a job failed; arq's limits sit beyond them (a job held back by
+        # max_running_jobs is tried again every QUOTA_RETRY_S, for as long as the tenant's other jobs run).
         job_timeout=settings.job_timeout_seconds + 60,
-        max_tries=1000,
+        max_tries=2**31,
         burst=burst,
         handle_signals=not burst,
     )

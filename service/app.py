@@ -32,6 +32,7 @@ from service.fine_tuning.controller import FineTuningController
 from service.logs import send_request_id
 from service.metrics import ApiMetrics, metrics_middleware
 from service.models.controller import ModelsController
+from service.quotas import limit_request_rate, send_ratelimit_headers
 from service.webhooks.controller import WebhookEndpointsController, list_webhook_event_types
 
 log = logging.getLogger("ftaas.api")
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[FilesController, FineTuningController, CheckpointPermissionsController, ModelsController,
                         WebhookEndpointsController, list_webhook_event_types,
                         proxy.create_chat_completion, proxy.create_completion],
-        guards=[require_api_key],
+        guards=[require_api_key, limit_request_rate],
         security=[{"api_key": []}],
         dependencies={"tenant": Provide(provide_tenant, sync_to_thread=False)},
     )
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
-        before_send=[send_request_id],
+        before_send=[send_request_id, send_ratelimit_headers],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": metrics}),
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,

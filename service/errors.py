@@ -27,6 +27,7 @@ class ApiError(Exception):
     type = "invalid_request_error"
     code: str | None = None
     retry_after_s: int | None = None  # sent as `Retry-After` when set
+    retryable: bool | None = None  # whether a retry may get another answer; None: decided by the status
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -121,11 +122,13 @@ def _log_server_error(request: Request, status: int, code: str | None, cause: Ba
 
 def _respond(
     request: Request, status: int, message: str, type_: str, param: str | None, code: str | None, *,
-    cause: BaseException, headers: dict[str, str] | None = None,
+    cause: BaseException, headers: dict[str, str] | None = None, retryable: bool | None = None,
 ) -> Response:
     if status >= 500:
         _log_server_error(request, status, code, cause)
-    if status < 500 and status not in RETRYABLE_CLIENT_ERRORS:
+    if retryable is None:
+        retryable = status >= 500 or status in RETRYABLE_CLIENT_ERRORS
+    if not retryable:
         # The same request gets the same answer: tell OpenAI's SDKs (which retry a 409, for one) not to retry it.
         headers = {**(headers or {}), "x-should-retry": "false"}
     return Response(error_body(message, type_, param, code), status_code=status, media_type=MediaType.JSON, headers=headers)
@@ -133,7 +136,8 @@ def _respond(
 
 def api_error_handler(request: Request, exc: ApiError) -> Response:
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
-    return _respond(request, exc.status_code, exc.message, exc.type, exc.param, exc.code, cause=exc, headers=headers)
+    return _respond(request, exc.status_code, exc.message, exc.type, exc.param, exc.code, cause=exc, headers=headers,
+                    retryable=exc.retryable)
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
@@ -213,6 +217,10 @@ ERROR_RESPONSES = {
     400: _documented("Invalid request; the message lists every problem"),
     401: _documented("Missing or invalid API key"),
     404: _documented("No such object for this API key's tenant"),
+    429: _documented(
+        "Over one of the tenant's quotas (FTAAS_QUOTAS): `code` and the message name it (rate_limit_exceeded for "
+        "requests per minute); `Retry-After` gives the seconds after which waiting may help"
+    ),
     503: _documented(
         "A backing service (object store, Redis, inference server) is unreachable; nothing was changed. "
         "Retry after the `Retry-After` header's seconds"
@@ -223,4 +231,7 @@ CONFLICT_RESPONSES = {**ERROR_RESPONSES, 409: _documented("The object's state do
 # Operations that read a request body: the server's body-size limit applies.
 BODY_RESPONSES = {**ERROR_RESPONSES, 413: _documented("The request body is larger than the server's limit, stated in the message")}
 # Inference: a model's queue can be full.
-INFERENCE_RESPONSES = {429: _documented("The model's queue is full; retry after the `Retry-After` header's seconds")}
+INFERENCE_RESPONSES = {429: _documented(
+    "The model's queue is full, or the tenant is over its requests per minute; retry after the `Retry-After` "
+    "header's seconds"
+)}

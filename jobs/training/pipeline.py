@@ -25,6 +25,7 @@ from jobs.training.classification import ClassificationTask, balanced_class_weig
 from jobs.training.distributed import ProcessGroup
 from jobs.training.events import Report
 from jobs.training.preference import PreferenceTask
+from jobs.training.tracking import TrackingConfig
 
 N_SAMPLES = 3  # before/after generations shown in the report
 SAMPLE_MAX_NEW_TOKENS = 48
@@ -49,6 +50,7 @@ class RunOptions:
     checkpoint_interval_s: float | None = None  # Settings.checkpoint_interval_seconds (loop.train)
     activation_budget_bytes: int = 0  # Settings.training_activation_budget_bytes; 0: memory.activation_budget decides
     stop: loop.StopRequest = field(default_factory=loop.StopRequest)  # SIGTERM's handler (jobs.train)
+    tracking: TrackingConfig | None = None  # the deployment's trackers (FTAAS_WANDB_*, FTAAS_MLFLOW_*; jobs.train)
 
 
 def _device_and_dtype(spec: JobSpec) -> tuple[torch.device, torch.dtype]:

@@ -18,6 +18,7 @@ from service.dependencies import Services
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, quoted
 from service.fine_tuning.service import unfinished_jobs
 from service.pagination import page_after
+from service.quotas import admitting_file
 
 ACCEPTED_PURPOSES = ("fine-tune",)
 MAX_FILENAME_CHARS = 255
@@ -92,12 +93,13 @@ async def upload_file(services: Services, tenant: str, fileobj: BinaryIO, filena
         _check_upload, fileobj, filename, settings.max_upload_bytes, settings.max_line_bytes
     )
     file_id = new_file_id()
-    await asyncio.to_thread(services.store.put_fileobj, keys.file_content(tenant, file_id), fileobj)
     record = FileRecord(
         id=file_id, tenant=tenant, filename=filename, purpose=purpose, bytes=size, sha256=sha256,
         format=fmt, n_examples=n_examples,
     )
-    await services.files.save(record)  # the record is written last: until then the file does not exist
+    async with admitting_file(services, tenant, size):
+        await asyncio.to_thread(services.store.put_fileobj, keys.file_content(tenant, file_id), fileobj)
+        await services.files.save(record)  # the record is written last: until then the file does not exist
     services.metrics.uploaded_bytes.inc(size)
     return record
 

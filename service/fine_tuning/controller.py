@@ -17,6 +17,7 @@ from service.fine_tuning.schemas import (
     FineTuningJob,
     FineTuningJobCheckpoint,
     FineTuningJobCheckpointList,
+    FineTuningJobEstimate,
     FineTuningJobEvent,
     FineTuningJobEventList,
     FineTuningJobList,
@@ -67,6 +68,23 @@ class FineTuningController(Controller):
         except SerializationException as exc:
             raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
         return await _wire(services, await service.create_job(services, tenant, body))
+
+    @post(
+        "/estimate", responses=BODY_RESPONSES, operation_id="estimate_fine_tuning_job", status_code=200,
+        dependencies=JOB_SPEC_BODY, summary="Estimate a fine-tuning job before creating it (ftaas extension)",
+        description="Takes the create body and creates nothing. A body the create would refuse gets the same 400, "
+        "naming every problem; else a worker computes, with the code the job's training runs, the tokens it would "
+        "train (`total_tokens` is the job's `trained_tokens`), its steps, expected duration on this deployment's "
+        "workers, peak memory against the worker's device, and cost. 503 when no worker answers in "
+        "FTAAS_ESTIMATE_TIMEOUT_SECONDS.",
+    )
+    async def estimate_fine_tuning_job(self, services: Deps, tenant: Tenant, request: Request) -> FineTuningJobEstimate:
+        try:
+            body: Any = await request.json()
+        except SerializationException as exc:
+            raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+        spec, reply = await service.estimate_job(services, tenant, body)
+        return FineTuningJobEstimate.from_reply(spec, reply, services.settings.price_per_million_tokens)
 
     @get(
         "/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first",

@@ -4,8 +4,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from jobs.estimates import EstimateReply, MemoryEstimate, Throughput
 from jobs.records import CheckpointRecord, JobProgress, JobRecord
-from jobs.spec import Compute
+from jobs.spec import Compute, Integration, JobSpec, TrainingPlan
 from jobs.status import JobStatus
 
 
@@ -41,7 +42,8 @@ class FineTuningJob(BaseModel):
     error: JobErrorObject | None
     seed: int | None
     estimated_finish: int | None
-    integrations: list[dict[str, Any]] = []
+    integrations: list[Integration] = Field(
+        [], description="The job's integrations as it asked for them: OpenAI's wandb objects, and (extension) mlflow.")
     metadata: dict[str, str] | None
     user_provided_suffix: str | None
     # ftaas extensions
@@ -81,7 +83,7 @@ class FineTuningJob(BaseModel):
             estimated_finish=job.estimated_finish, metadata=spec.metadata, user_provided_suffix=spec.suffix,
             training_type=spec.training_type.model_dump(), compute=spec.compute, task_format=job.task_format,
             progress=job.progress, queue_position=queue_position, paused=job.status == JobStatus.PAUSED,
-            paused_at=job.paused_at,
+            paused_at=job.paused_at, integrations=spec.integrations or [],
         )
 
 
@@ -168,3 +170,54 @@ class FineTuningJobCheckpointList(BaseModel):
     first_id: str | None
     last_id: str | None
     has_more: bool
+
+
+class FineTuningJobEstimate(BaseModel):
+    """What a create body would train, before any GPU time is spent (ftaas extension). Computed by a worker with
+    the code the job's training runs: the same files, tokenizer, plan and data order."""
+
+    object: Literal["fine_tuning.job.estimate"] = "fine_tuning.job.estimate"
+    model: str = Field(description="The request's model.")
+    base_model: str = Field(description="The catalog model at the root of its lineage (the model itself unless it continues one).")
+    task_format: str = Field(description="The training file's format (chat, prompt_completion, text, classification, preference).")
+    n_examples: int = Field(description="Training examples as training sees them: long texts split into "
+                            "max_seq_length chunks, examples with nothing to learn from left out.")
+    tokens_per_epoch: int = Field(description="Tokens one pass over the training examples feeds the model "
+                                  "(after truncation; both sides of preference pairs).")
+    n_epochs: int = Field(description="Passes over the training examples (with max_steps, the passes it starts).")
+    total_tokens: int = Field(description="Tokens the whole run feeds the model: what the job will record as "
+                              "`trained_tokens` (with early_stopping, at most that). With max_steps ending within an "
+                              "epoch they depend on the seed: create the job with this estimate's `seed`.")
+    steps: int = Field(description="Optimizer steps the run plans.")
+    seed: int = Field(description="The seed the estimate was computed with: the request's, else one drawn for it.")
+    hyperparameters: TrainingPlan = Field(description="Every hyper-parameter as the job would resolve it (no `auto` left).")
+    processes: int = Field(description="Training processes the job would run in on this deployment's workers.")
+    expected_duration_seconds: float | None = Field(
+        description="From `running` to `succeeded` on this deployment's workers: total_tokens at the throughput "
+        "measured by its succeeded jobs of the same base model, method and processes, plus their measured "
+        "overhead (loading, measuring, saving). Null until such a job has succeeded: see duration_unavailable.",
+    )
+    duration_unavailable: str | None = Field(None, description="Why expected_duration_seconds is null.")
+    throughput: Throughput | None = Field(None, description="The measurements the expected duration comes from.")
+    memory: MemoryEstimate | None = Field(description="Expected peak memory of a training process on the worker's "
+                                          "device, and whether it fits. Null: see memory_unavailable.")
+    memory_unavailable: str | None = Field(None, description="Why memory is null.")
+    price_per_million_tokens: float | None = Field(description="This deployment's price (FTAAS_PRICE_PER_MILLION_TOKENS); null when it sets none.")
+    cost: float | None = Field(description="total_tokens / 1,000,000 × price_per_million_tokens; null without a price.")
+    notes: list[str] = Field(description="What training would report about the data before it starts (truncated "
+                             "examples, split texts).")
+
+    @classmethod
+    def from_reply(cls, spec: JobSpec, reply: EstimateReply, price_per_million_tokens: float | None) -> "FineTuningJobEstimate":
+        result = reply.result
+        assert result is not None
+        return cls(
+            model=spec.model, base_model=result.base_model, task_format=result.format, n_examples=result.n_examples,
+            tokens_per_epoch=result.tokens_per_epoch, n_epochs=result.plan.n_epochs, total_tokens=result.total_tokens,
+            steps=result.steps, seed=result.plan.seed, hyperparameters=result.plan, processes=result.processes,
+            expected_duration_seconds=reply.expected_duration_seconds, duration_unavailable=reply.duration_unavailable,
+            throughput=reply.throughput, memory=result.memory, memory_unavailable=result.memory_unavailable,
+            price_per_million_tokens=price_per_million_tokens,
+            cost=None if price_per_million_tokens is None else round(result.total_tokens / 1e6 * price_per_million_tokens, 6),
+            notes=result.notes,
+        )

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from jobs.estimates import EstimateReply, request_estimate
 from jobs.ids import new_job_id
 from jobs.keys import RedisKeys
 from jobs.queue import dequeue_training, enqueue_training, waiting_positions
@@ -15,13 +16,27 @@ from jobs.resolver import ModelNotFound
 from jobs.spec import JobSpec
 from jobs.status import InvalidTransition, JobStatus
 from service.dependencies import Services
-from service.errors import Conflict, InvalidRequest, NotFound, from_validation_error, quoted
+from service.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable, from_validation_error, quoted
 from service.pagination import page_after
+from service.quotas import admitting_job
 
 CANCEL_FLAG_TTL_S = 7 * 24 * 3600
 
 
 async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
+    spec, starting_model = await validated_spec(services, tenant, body)
+    job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec, starting_model=starting_model)
+    async with admitting_job(services, tenant):
+        await services.jobs.create(job)
+    await services.events.start(tenant, job.id, f"Created fine-tuning job: {job.id}")
+    await enqueue_training(services.redis, tenant, job.id)
+    services.metrics.jobs_created.inc()
+    return job
+
+
+async def validated_spec(services: Services, tenant: str, body: Any) -> tuple[JobSpec, StartingModel | None]:
+    """A create request's body checked as the create checks it (InvalidRequest names every problem); the spec
+    with its seed decided, and the caller's model it continues, if any."""
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     file_ids = [body[k] for k in ("training_file", "validation_file") if isinstance(body.get(k), str)]
@@ -31,6 +46,7 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
         "known_files": await services.files.formats(tenant, file_ids),
         "starting_model": starting_model.model_dump() if starting_model else None,
         "compute_limits": services.settings.compute_limits(),
+        "integrations_configured": services.settings.configured_integrations(),
     }
     try:
         spec = JobSpec.model_validate(body, context=context)
@@ -38,12 +54,27 @@ async def create_job(services: Services, tenant: str, body: Any) -> JobRecord:
         raise from_validation_error(exc) from None
     if spec.seed is None:  # recorded, so a job can be re-run exactly
         spec = spec.model_copy(update={"seed": secrets.randbelow(2**31)})
-    job = JobRecord(id=new_job_id(), tenant=tenant, spec=spec, starting_model=starting_model)
-    await services.jobs.create(job)
-    await services.events.start(tenant, job.id, f"Created fine-tuning job: {job.id}")
-    await enqueue_training(services.redis, tenant, job.id)
-    services.metrics.jobs_created.inc()
-    return job
+    return spec, starting_model
+
+
+async def estimate_job(services: Services, tenant: str, body: Any) -> tuple[JobSpec, EstimateReply]:
+    """What the create body would train (ftaas extension): checked as the create checks it, then computed by a
+    worker, where the base models are (jobs.estimates). Creates nothing."""
+    spec, starting_model = await validated_spec(services, tenant, body)
+    timeout_s = services.settings.estimate_timeout_seconds
+    reply = await request_estimate(services.redis, tenant, spec, starting_model, timeout_s)
+    if reply is None:
+        raise ServiceUnavailable(
+            f"estimates are computed by the workers, where the base models are, and none answered within {timeout_s:g} s; "
+            "retry when a worker is running", code="no_worker_available")
+    if reply.error is not None:
+        if reply.error.code == "unavailable":
+            raise ServiceUnavailable(reply.error.message, code="store_unavailable")
+        if reply.error.code == "internal_error":
+            raise RuntimeError(f"estimate failed on the worker: {reply.error.message}")
+        param = "training_file" if reply.error.code == "invalid_file" else None
+        raise InvalidRequest(reply.error.message, param=param, code=reply.error.code)
+    return spec, reply
 
 
 async def find_starting_model(services: Services, tenant: str, model: Any) -> StartingModel | None:

@@ -46,7 +46,7 @@ def ftaas_up(tmp_path_factory, base_model_dir):
     port, serving_port = free_port(), free_port()
     env = dict(
         os.environ,
-        FTAAS_API_KEYS="sk-e2e:e2e",
+        FTAAS_API_KEYS="sk-e2e:e2e,sk-e2e-partner:partner",
         FTAAS_REDIS_URL=E2E_REDIS,
         FTAAS_STORE_URL=f"file://{tmp_path_factory.mktemp('store')}",
         FTAAS_CACHE_DIR=str(TEST_CACHE),
@@ -188,3 +188,74 @@ def test_bad_requests_get_clear_errors(ftaas_up, tmp_path):
         openai.OpenAI(base_url=f"{ftaas_up.url}/v1", api_key="wrong", max_retries=0).models.list()
     with pytest.raises(openai.NotFoundError):
         client.fine_tuning.jobs.retrieve("ftjob-doesnotexist")
+
+
+def test_the_generated_client_drives_a_whole_lifecycle(ftaas_up, tmp_path, monkeypatch):
+    """clients/python, as another service uses it: upload, create, poll, events, checkpoints, a result file's
+    content, chat with the model, cancel, delete; every answer typed (an ErrorBody where the API refused)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "clients" / "python"))
+    from ftaas_client import AuthenticatedClient
+    from ftaas_client.api.files import create_file, delete_file, retrieve_file_content
+    from ftaas_client.api.fine_tuning import (
+        cancel_fine_tuning_job, create_fine_tuning_job, list_fine_tuning_checkpoints, list_fine_tuning_events,
+        retrieve_fine_tuning_job,
+    )
+    from ftaas_client.api.inference import create_chat_completion
+    from ftaas_client.api.models import delete_model, retrieve_model
+    from ftaas_client.models import (
+        ChatCompletion, ChatCompletionRequest, ChatMessage, ChatMessageRole, ErrorBody, FileUpload, FineTuningJob,
+        Hyperparameters, JobSpec, ModelDeleted,
+    )
+    from ftaas_client.types import File
+
+    client = AuthenticatedClient(base_url=ftaas_up.url, token="sk-e2e", timeout=httpx.Timeout(300))
+    content = write_jsonl(tmp_path / "train.jsonl", classification_examples(8, seed=3)).read_bytes()
+    uploaded = create_file.sync(client=client, body=FileUpload(
+        file=File(payload=content, file_name="train.jsonl", mime_type="application/jsonl"), purpose="fine-tune"))
+    body = JobSpec(model=BASE, training_file=uploaded.id, suffix="client",
+                   hyperparameters=Hyperparameters(n_epochs=1, batch_size=4, n_checkpoints=1))
+    job = create_fine_tuning_job.sync(client=client, body=body)
+    assert isinstance(job, FineTuningJob), job
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while job.status not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, f"job still {job.status}"
+        time.sleep(1)
+        job = retrieve_fine_tuning_job.sync(client=client, fine_tuning_job_id=job.id)
+    assert job.status == "succeeded", job.error
+    assert job.hyperparameters.batch_size == 4 and job.trained_tokens > 0
+
+    events = list_fine_tuning_events.sync(client=client, fine_tuning_job_id=job.id, limit=100).data
+    assert [e.data["step"] for e in reversed(events) if e.type_.value == "metrics"] == [1, 2]
+    checkpoint, = list_fine_tuning_checkpoints.sync(client=client, fine_tuning_job_id=job.id).data
+    assert checkpoint.fine_tuned_model_checkpoint == f"{job.fine_tuned_model}:ckpt-step-{checkpoint.step_number}"
+    metrics_csv = retrieve_file_content.sync_detailed(client=client, file_id=job.result_files[0]).parsed
+    assert metrics_csv.decode().splitlines()[0].startswith("step,") and len(metrics_csv.decode().splitlines()) == 3
+
+    question = classification_examples(1, seed=9, split="test")[0]["messages"][:-1]
+    request = ChatCompletionRequest(model=job.fine_tuned_model, max_tokens=8, temperature=0, messages=[
+        ChatMessage(role=ChatMessageRole(m["role"]), content=m["content"]) for m in question])
+    answer = create_chat_completion.sync(client=client, body=request)
+    assert isinstance(answer, ChatCompletion) and answer.model == job.fine_tuned_model, answer
+    sdk = openai.OpenAI(base_url=f"{ftaas_up.url}/v1", api_key="sk-e2e", max_retries=0, timeout=300)
+    assert answer.choices[0].message.content == ask_on(sdk, job.fine_tuned_model, question)
+
+    second = create_fine_tuning_job.sync(client=client, body=body)
+    assert cancel_fine_tuning_job.sync(client=client, fine_tuning_job_id=second.id).status == "cancelled"
+    assert isinstance(delete_model.sync(client=client, model_id=job.fine_tuned_model), ModelDeleted)
+    gone = retrieve_model.sync(client=client, model_id=job.fine_tuned_model)
+    assert isinstance(gone, ErrorBody) and gone.error.code == "not_found"
+    assert delete_file.sync(client=client, file_id=uploaded.id).deleted is True
+
+
+def test_every_method_of_the_sdks_files_fine_tuning_and_models_resources(ftaas_up):
+    from tests.e2e.every_sdk_call import run
+
+    made = run(ftaas_up.url, "sk-e2e", "sk-e2e-partner", "partner")
+    client = openai.OpenAI(api_key="unused", base_url="http://unused")
+    resources = {"files": client.files, "fine_tuning.jobs": client.fine_tuning.jobs,
+                 "fine_tuning.jobs.checkpoints": client.fine_tuning.jobs.checkpoints,
+                 "fine_tuning.checkpoints.permissions": client.fine_tuning.checkpoints.permissions, "models": client.models}
+    every = {f"{name}.{method}" for name, resource in resources.items() for method in dir(resource)
+             if not method.startswith("_") and method not in ("with_raw_response", "with_streaming_response")
+             and callable(getattr(resource, method))}
+    assert every <= set(made), f"not called: {sorted(every - set(made))}"  # a method a new SDK adds shows up here

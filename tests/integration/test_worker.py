@@ -67,9 +67,11 @@ def events_of(api, job_id: str) -> list[dict]:
 def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypatch):
     # The deployment's interval checkpoints, due after every step here: each is interim, replaced by the next.
     monkeypatch.setenv("FTAAS_CHECKPOINT_INTERVAL_SECONDS", "0.001")
-    receiver = Receiver()  # the tenant's webhook endpoint for succeeded jobs
+    receiver = Receiver()  # the tenant's webhook endpoint for its jobs' starts, checkpoints and successes
     endpoint = WebhookEndpointRecord(id=new_webhook_endpoint_id(), tenant="alpha", name="ends", url=receiver.url,
-                                     event_types=["fine_tuning.job.succeeded"], secrets=[SigningSecret(value=new_signing_secret())])
+                                     event_types=["fine_tuning.job.succeeded", "fine_tuning.job.running",
+                                                  "fine_tuning.job.checkpoint.created"],
+                                     secrets=[SigningSecret(value=new_signing_secret())])
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
     asyncio.run(WebhookEndpointRepository(store).save(endpoint))
     job = create_job(api, 16, n_epochs=1, batch_size=4)
@@ -134,10 +136,16 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypa
         await connection.aclose()
         return tried
 
-    assert asyncio.run(deliver()) == 1
-    (headers, body), = receiver.received
-    event = openai.OpenAI(api_key="unused").webhooks.unwrap(body, headers, secret=endpoint.secrets[0].value)
-    assert (event.type, event.data.id) == ("fine_tuning.job.succeeded", job["id"])
+    assert asyncio.run(deliver()) == 5
+    client = openai.OpenAI(api_key="unused")
+    events = [client.webhooks.unwrap(body, headers, secret=endpoint.secrets[0].value) for headers, body in receiver.received]
+    assert all(event.data.id == job["id"] for event in events)
+    assert sorted(event.type for event in events) == ["fine_tuning.job.checkpoint.created"] * 3 + [
+        "fine_tuning.job.running", "fine_tuning.job.succeeded"]
+    stored = {e.data.step_number: e.data for e in events if e.type == "fine_tuning.job.checkpoint.created"}
+    assert sorted(stored) == [1, 2, 3]  # the interim ones too, each named as it can be trained from or called
+    assert stored[3].fine_tuned_model_checkpoint == listed[0]["fine_tuned_model_checkpoint"]
+    assert stored[3].checkpoint_id == listed[0]["id"]
     receiver.server.shutdown()
 
 

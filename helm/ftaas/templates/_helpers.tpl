@@ -140,6 +140,18 @@ Secrets: which Secret and key each secret setting comes from.
 {{- end }}
 
 {{/* "true" when static S3 credentials are configured (inline or from an existing Secret). */}}
+{{- define "ftaas.hasWandb" -}}
+{{- if or .Values.integrations.wandb.existingSecret .Values.integrations.wandb.apiKey }}true{{ end }}
+{{- end }}
+
+{{- define "ftaas.wandbSecretName" -}}
+{{- default (include "ftaas.fullname" .) .Values.integrations.wandb.existingSecret }}
+{{- end }}
+
+{{- define "ftaas.wandbSecretKey" -}}
+{{- if .Values.integrations.wandb.existingSecret }}{{ .Values.integrations.wandb.existingSecretKey }}{{ else }}wandb-api-key{{ end }}
+{{- end }}
+
 {{- define "ftaas.hasStoreCredentials" -}}
 {{- if or .Values.store.credentials.existingSecret .Values.store.credentials.accessKeyId }}true{{ end }}
 {{- end }}
@@ -166,6 +178,9 @@ Where Kubeflow training pods read each secret setting, as JSON {variable: "secre
 {{- $secret := include "ftaas.storeCredentialsSecretName" . }}
 {{- $_ := set $refs "AWS_ACCESS_KEY_ID" (printf "%s/%s" $secret (include "ftaas.storeAccessKeyIdKey" .)) }}
 {{- $_ := set $refs "AWS_SECRET_ACCESS_KEY" (printf "%s/%s" $secret (include "ftaas.storeSecretAccessKeyKey" .)) }}
+{{- end }}
+{{- if include "ftaas.hasWandb" . }}
+{{- $_ := set $refs "FTAAS_WANDB_API_KEY" (printf "%s/%s" (include "ftaas.wandbSecretName" .) (include "ftaas.wandbSecretKey" .)) }}
 {{- end }}
 {{- toJson $refs }}
 {{- end }}
@@ -270,6 +285,13 @@ env:
       secretKeyRef:
         name: {{ include "ftaas.redisSecretName" $root }}
         key: {{ include "ftaas.redisSecretKey" $root }}
+  {{- if include "ftaas.hasWandb" $root }}
+  - name: FTAAS_WANDB_API_KEY
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "ftaas.wandbSecretName" $root }}
+        key: {{ include "ftaas.wandbSecretKey" $root }}
+  {{- end }}
   {{- end }}
   {{- if include "ftaas.hasStoreCredentials" $root }}
   - name: AWS_ACCESS_KEY_ID

@@ -49,12 +49,12 @@ from .file_upload import FileUpload
 from .fine_tuning_job import FineTuningJob
 from .fine_tuning_job_checkpoint import FineTuningJobCheckpoint
 from .fine_tuning_job_checkpoint_list import FineTuningJobCheckpointList
+from .fine_tuning_job_estimate import FineTuningJobEstimate
 from .fine_tuning_job_event import FineTuningJobEvent
 from .fine_tuning_job_event_data import FineTuningJobEventData
 from .fine_tuning_job_event_level import FineTuningJobEventLevel
 from .fine_tuning_job_event_list import FineTuningJobEventList
 from .fine_tuning_job_event_type import FineTuningJobEventType
-from .fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem
 from .fine_tuning_job_list import FineTuningJobList
 from .fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
 from .fine_tuning_job_method import FineTuningJobMethod
@@ -91,8 +91,12 @@ from .list_checkpoint_permissions_order import ListCheckpointPermissionsOrder
 from .list_files_order import ListFilesOrder
 from .lora_training import LoraTraining
 from .lora_training_target_modules_type_0 import LoraTrainingTargetModulesType0
+from .memory_estimate import MemoryEstimate
 from .method import Method
 from .method_type import MethodType
+from .mlflow_integration import MlflowIntegration
+from .mlflow_settings import MlflowSettings
+from .mlflow_settings_tags_type_0 import MlflowSettingsTagsType0
 from .model_deleted import ModelDeleted
 from .model_list import ModelList
 from .model_object import ModelObject
@@ -107,9 +111,14 @@ from .readiness_checks import ReadinessChecks
 from .readiness_status import ReadinessStatus
 from .stream_options import StreamOptions
 from .supervised_method import SupervisedMethod
+from .throughput import Throughput
 from .token_logprob import TokenLogprob
 from .top_logprob import TopLogprob
+from .training_plan import TrainingPlan
+from .training_plan_gradient_checkpointing_type_1 import TrainingPlanGradientCheckpointingType1
 from .usage import Usage
+from .wandb_integration import WandbIntegration
+from .wandb_settings import WandbSettings
 from .webhook_delivery_list import WebhookDeliveryList
 from .webhook_delivery_try import WebhookDeliveryTry
 from .webhook_endpoint_create import WebhookEndpointCreate
@@ -173,12 +182,12 @@ __all__ = (
     "FineTuningJob",
     "FineTuningJobCheckpoint",
     "FineTuningJobCheckpointList",
+    "FineTuningJobEstimate",
     "FineTuningJobEvent",
     "FineTuningJobEventData",
     "FineTuningJobEventLevel",
     "FineTuningJobEventList",
     "FineTuningJobEventType",
-    "FineTuningJobIntegrationsItem",
     "FineTuningJobList",
     "FineTuningJobMetadataType0",
     "FineTuningJobMethod",
@@ -215,8 +224,12 @@ __all__ = (
     "ListFilesOrder",
     "LoraTraining",
     "LoraTrainingTargetModulesType0",
+    "MemoryEstimate",
     "Method",
     "MethodType",
+    "MlflowIntegration",
+    "MlflowSettings",
+    "MlflowSettingsTagsType0",
     "ModelDeleted",
     "ModelList",
     "ModelObject",
@@ -231,9 +244,14 @@ __all__ = (
     "ReadinessStatus",
     "StreamOptions",
     "SupervisedMethod",
+    "Throughput",
     "TokenLogprob",
     "TopLogprob",
+    "TrainingPlan",
+    "TrainingPlanGradientCheckpointingType1",
     "Usage",
+    "WandbIntegration",
+    "WandbSettings",
     "WebhookDeliveryList",
     "WebhookDeliveryTry",
     "WebhookEndpointCreate",

@@ -11,13 +11,14 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.compute import Compute
-    from ..models.fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem
     from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0
     from ..models.fine_tuning_job_method import FineTuningJobMethod
     from ..models.fine_tuning_job_training_type import FineTuningJobTrainingType
     from ..models.hyperparameters_object import HyperparametersObject
     from ..models.job_error_object import JobErrorObject
     from ..models.job_progress import JobProgress
+    from ..models.mlflow_integration import MlflowIntegration
+    from ..models.wandb_integration import WandbIntegration
 
 
 T = TypeVar("T", bound="FineTuningJob")
@@ -48,7 +49,8 @@ class FineTuningJob:
         training_type (FineTuningJobTrainingType):
         user_provided_suffix (None | str):
         validation_file (None | str):
-        integrations (list[FineTuningJobIntegrationsItem] | Unset):
+        integrations (list[MlflowIntegration | WandbIntegration] | Unset): The job's integrations as it asked for them:
+            OpenAI's wandb objects, and (extension) mlflow.
         object_ (Literal['fine_tuning.job'] | Unset):  Default: 'fine_tuning.job'.
         paused (bool | Unset): Paused by request (status `queued`): POST …/resume to go on. Default: False.
         paused_at (int | None | Unset):
@@ -79,7 +81,7 @@ class FineTuningJob:
     training_type: FineTuningJobTrainingType
     user_provided_suffix: None | str
     validation_file: None | str
-    integrations: list[FineTuningJobIntegrationsItem] | Unset = UNSET
+    integrations: list[MlflowIntegration | WandbIntegration] | Unset = UNSET
     object_: Literal["fine_tuning.job"] | Unset = "fine_tuning.job"
     paused: bool | Unset = False
     paused_at: int | None | Unset = UNSET
@@ -91,6 +93,7 @@ class FineTuningJob:
         from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0  # noqa: PLC0415
         from ..models.job_error_object import JobErrorObject  # noqa: PLC0415
         from ..models.job_progress import JobProgress  # noqa: PLC0415
+        from ..models.wandb_integration import WandbIntegration  # noqa: PLC0415
 
         compute = self.compute.to_dict()
 
@@ -157,7 +160,12 @@ class FineTuningJob:
         if not isinstance(self.integrations, Unset):
             integrations = []
             for integrations_item_data in self.integrations:
-                integrations_item = integrations_item_data.to_dict()
+                integrations_item: dict[str, Any]
+                if isinstance(integrations_item_data, WandbIntegration):
+                    integrations_item = integrations_item_data.to_dict()
+                else:
+                    integrations_item = integrations_item_data.to_dict()
+
                 integrations.append(integrations_item)
 
         object_ = self.object_
@@ -227,13 +235,14 @@ class FineTuningJob:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.compute import Compute  # noqa: PLC0415
-        from ..models.fine_tuning_job_integrations_item import FineTuningJobIntegrationsItem  # noqa: PLC0415
         from ..models.fine_tuning_job_metadata_type_0 import FineTuningJobMetadataType0  # noqa: PLC0415
         from ..models.fine_tuning_job_method import FineTuningJobMethod  # noqa: PLC0415
         from ..models.fine_tuning_job_training_type import FineTuningJobTrainingType  # noqa: PLC0415
         from ..models.hyperparameters_object import HyperparametersObject  # noqa: PLC0415
         from ..models.job_error_object import JobErrorObject  # noqa: PLC0415
         from ..models.job_progress import JobProgress  # noqa: PLC0415
+        from ..models.mlflow_integration import MlflowIntegration  # noqa: PLC0415
+        from ..models.wandb_integration import WandbIntegration  # noqa: PLC0415
 
         d = dict(src_dict)
         compute = Compute.from_dict(d.pop("compute"))
@@ -353,11 +362,27 @@ class FineTuningJob:
         validation_file = _parse_validation_file(d.pop("validation_file"))
 
         _integrations = d.pop("integrations", UNSET)
-        integrations: list[FineTuningJobIntegrationsItem] | Unset = UNSET
+        integrations: list[MlflowIntegration | WandbIntegration] | Unset = UNSET
         if _integrations is not UNSET:
             integrations = []
             for integrations_item_data in _integrations:
-                integrations_item = FineTuningJobIntegrationsItem.from_dict(integrations_item_data)
+
+                def _parse_integrations_item(data: object) -> MlflowIntegration | WandbIntegration:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        integrations_item_type_0 = WandbIntegration.from_dict(data)
+
+                        return integrations_item_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    integrations_item_type_1 = MlflowIntegration.from_dict(data)
+
+                    return integrations_item_type_1
+
+                integrations_item = _parse_integrations_item(integrations_item_data)
 
                 integrations.append(integrations_item)
 

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0
     from ..models.lora_training import LoraTraining
     from ..models.method import Method
+    from ..models.mlflow_integration import MlflowIntegration
     from ..models.prefix_tuning import PrefixTuning
     from ..models.prompt_tuning import PromptTuning
     from ..models.qlora_training import QloraTraining
+    from ..models.wandb_integration import WandbIntegration
 
 
 T = TypeVar("T", bound="JobSpec")
@@ -33,6 +35,8 @@ class JobSpec:
         training_file (str): A file id (or a local path for `ftaas train`).
         compute (Compute | Unset):
         hyperparameters (Hyperparameters | None | Unset):
+        integrations (list[MlflowIntegration | WandbIntegration] | None | Unset): Experiment trackers the run reports
+            to: OpenAI's W&B integration, and (extension) MLflow. Each needs the deployment to have configured it.
         metadata (JobSpecMetadataType0 | None | Unset):
         method (Method | None | Unset):
         seed (int | None | Unset):
@@ -45,6 +49,7 @@ class JobSpec:
     training_file: str
     compute: Compute | Unset = UNSET
     hyperparameters: Hyperparameters | None | Unset = UNSET
+    integrations: list[MlflowIntegration | WandbIntegration] | None | Unset = UNSET
     metadata: JobSpecMetadataType0 | None | Unset = UNSET
     method: Method | None | Unset = UNSET
     seed: int | None | Unset = UNSET
@@ -64,6 +69,7 @@ class JobSpec:
         from ..models.method import Method  # noqa: PLC0415
         from ..models.prefix_tuning import PrefixTuning  # noqa: PLC0415
         from ..models.qlora_training import QloraTraining  # noqa: PLC0415
+        from ..models.wandb_integration import WandbIntegration  # noqa: PLC0415
 
         model = self.model
 
@@ -80,6 +86,23 @@ class JobSpec:
             hyperparameters = self.hyperparameters.to_dict()
         else:
             hyperparameters = self.hyperparameters
+
+        integrations: list[dict[str, Any]] | None | Unset
+        if isinstance(self.integrations, Unset):
+            integrations = UNSET
+        elif isinstance(self.integrations, list):
+            integrations = []
+            for integrations_type_0_item_data in self.integrations:
+                integrations_type_0_item: dict[str, Any]
+                if isinstance(integrations_type_0_item_data, WandbIntegration):
+                    integrations_type_0_item = integrations_type_0_item_data.to_dict()
+                else:
+                    integrations_type_0_item = integrations_type_0_item_data.to_dict()
+
+                integrations.append(integrations_type_0_item)
+
+        else:
+            integrations = self.integrations
 
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
@@ -143,6 +166,8 @@ class JobSpec:
             field_dict["compute"] = compute
         if hyperparameters is not UNSET:
             field_dict["hyperparameters"] = hyperparameters
+        if integrations is not UNSET:
+            field_dict["integrations"] = integrations
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
         if method is not UNSET:
@@ -167,9 +192,11 @@ class JobSpec:
         from ..models.job_spec_metadata_type_0 import JobSpecMetadataType0  # noqa: PLC0415
         from ..models.lora_training import LoraTraining  # noqa: PLC0415
         from ..models.method import Method  # noqa: PLC0415
+        from ..models.mlflow_integration import MlflowIntegration  # noqa: PLC0415
         from ..models.prefix_tuning import PrefixTuning  # noqa: PLC0415
         from ..models.prompt_tuning import PromptTuning  # noqa: PLC0415
         from ..models.qlora_training import QloraTraining  # noqa: PLC0415
+        from ..models.wandb_integration import WandbIntegration  # noqa: PLC0415
 
         d = dict(src_dict)
         model = d.pop("model")
@@ -199,6 +226,44 @@ class JobSpec:
             return cast(Hyperparameters | None | Unset, data)
 
         hyperparameters = _parse_hyperparameters(d.pop("hyperparameters", UNSET))
+
+        def _parse_integrations(data: object) -> list[MlflowIntegration | WandbIntegration] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                integrations_type_0 = []
+                _integrations_type_0 = data
+                for integrations_type_0_item_data in _integrations_type_0:
+
+                    def _parse_integrations_type_0_item(data: object) -> MlflowIntegration | WandbIntegration:
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError()
+                            integrations_type_0_item_type_0 = WandbIntegration.from_dict(data)
+
+                            return integrations_type_0_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass
+                        if not isinstance(data, dict):
+                            raise TypeError()
+                        integrations_type_0_item_type_1 = MlflowIntegration.from_dict(data)
+
+                        return integrations_type_0_item_type_1
+
+                    integrations_type_0_item = _parse_integrations_type_0_item(integrations_type_0_item_data)
+
+                    integrations_type_0.append(integrations_type_0_item)
+
+                return integrations_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[MlflowIntegration | WandbIntegration] | None | Unset, data)
+
+        integrations = _parse_integrations(d.pop("integrations", UNSET))
 
         def _parse_metadata(data: object) -> JobSpecMetadataType0 | None | Unset:
             if data is None:
@@ -319,6 +384,7 @@ class JobSpec:
             training_file=training_file,
             compute=compute,
             hyperparameters=hyperparameters,
+            integrations=integrations,
             metadata=metadata,
             method=method,
             seed=seed,

@@ -6,12 +6,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="FineTuningJobIntegrationsItem")
+T = TypeVar("T", bound="MlflowSettingsTagsType0")
 
 
 @_attrs_define
-class FineTuningJobIntegrationsItem:
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+class MlflowSettingsTagsType0:
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -23,19 +23,19 @@ class FineTuningJobIntegrationsItem:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        fine_tuning_job_integrations_item = cls()
+        mlflow_settings_tags_type_0 = cls()
 
-        fine_tuning_job_integrations_item.additional_properties = d
-        return fine_tuning_job_integrations_item
+        mlflow_settings_tags_type_0.additional_properties = d
+        return mlflow_settings_tags_type_0
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> str:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: str) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

@@ -1,0 +1,215 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.fine_tuning_job_estimate import FineTuningJobEstimate
+from ...models.job_spec import JobSpec
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: JobSpec,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/fine_tuning/jobs/estimate",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | FineTuningJobEstimate | None:
+    if response.status_code == 200:
+        response_200 = FineTuningJobEstimate.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | FineTuningJobEstimate]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: JobSpec,
+) -> Response[ErrorBody | FineTuningJobEstimate]:
+    """Estimate a fine-tuning job before creating it (ftaas extension)
+
+     Takes the create body and creates nothing. A body the create would refuse gets the same 400, naming
+    every problem; else a worker computes, with the code the job's training runs, the tokens it would
+    train (`total_tokens` is the job's `trained_tokens`), its steps, expected duration on this
+    deployment's workers, peak memory against the worker's device, and cost. 503 when no worker answers
+    in FTAAS_ESTIMATE_TIMEOUT_SECONDS.
+
+    Args:
+        body (JobSpec):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | FineTuningJobEstimate]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: JobSpec,
+) -> ErrorBody | FineTuningJobEstimate | None:
+    """Estimate a fine-tuning job before creating it (ftaas extension)
+
+     Takes the create body and creates nothing. A body the create would refuse gets the same 400, naming
+    every problem; else a worker computes, with the code the job's training runs, the tokens it would
+    train (`total_tokens` is the job's `trained_tokens`), its steps, expected duration on this
+    deployment's workers, peak memory against the worker's device, and cost. 503 when no worker answers
+    in FTAAS_ESTIMATE_TIMEOUT_SECONDS.
+
+    Args:
+        body (JobSpec):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | FineTuningJobEstimate
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: JobSpec,
+) -> Response[ErrorBody | FineTuningJobEstimate]:
+    """Estimate a fine-tuning job before creating it (ftaas extension)
+
+     Takes the create body and creates nothing. A body the create would refuse gets the same 400, naming
+    every problem; else a worker computes, with the code the job's training runs, the tokens it would
+    train (`total_tokens` is the job's `trained_tokens`), its steps, expected duration on this
+    deployment's workers, peak memory against the worker's device, and cost. 503 when no worker answers
+    in FTAAS_ESTIMATE_TIMEOUT_SECONDS.
+
+    Args:
+        body (JobSpec):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | FineTuningJobEstimate]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: JobSpec,
+) -> ErrorBody | FineTuningJobEstimate | None:
+    """Estimate a fine-tuning job before creating it (ftaas extension)
+
+     Takes the create body and creates nothing. A body the create would refuse gets the same 400, naming
+    every problem; else a worker computes, with the code the job's training runs, the tokens it would
+    train (`total_tokens` is the job's `trained_tokens`), its steps, expected duration on this
+    deployment's workers, peak memory against the worker's device, and cost. 503 when no worker answers
+    in FTAAS_ESTIMATE_TIMEOUT_SECONDS.
+
+    Args:
+        body (JobSpec):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | FineTuningJobEstimate
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed
