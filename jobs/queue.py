@@ -54,3 +54,15 @@ async def waiting_positions(redis: ArqRedis, job_ids: list[str], queue_name: str
     waiting = [job_id for job_id, held in zip(queued, taken) if not held]
     wanted = set(job_ids)
     return {job_id: place for place, job_id in enumerate(waiting, start=1) if job_id in wanted}
+
+
+async def waiting_stats(redis: ArqRedis, queue_name: str, now_s: float) -> tuple[int, float]:
+    """For the worker's metrics: how many jobs wait in the queue (no worker has taken them; deferred ones too),
+    and for how long the one waiting longest has been due (arq's score is when a job may run), 0 when none is."""
+    queued = await redis.zrange(queue_name, 0, -1, withscores=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id, _ in queued:
+            pipe.exists(in_progress_key_prefix + (job_id.decode() if isinstance(job_id, bytes) else job_id))
+        taken = await pipe.execute() if queued else []
+    waiting = [score / 1000 for (_, score), held in zip(queued, taken) if not held]
+    return len(waiting), max(0.0, now_s - min(waiting, default=now_s))

@@ -68,6 +68,7 @@ from jobs.spec import processes_per_node
 from jobs.training_input import TrainingInput, resolve
 from jobs.train import EXIT_OUT_OF_MEMORY, die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
+from jobs.worker_ops import WorkerMetrics
 
 if TYPE_CHECKING:
     from jobs.across_nodes import AcrossNodes
@@ -130,6 +131,7 @@ class WorkerContext:
     queue_name: str = "ftaas:queue"
     across_nodes: "AcrossNodes | None" = None  # Kubeflow Trainer, for jobs with compute.num_nodes > 1
     quotas: Quotas = field(default_factory=Quotas)  # FTAAS_QUOTAS: max_running_jobs is the worker's to keep
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)  # the worker's /metrics (jobs.worker_ops)
 
 
 @dataclass
@@ -190,6 +192,7 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
         await leave_running_place(ctx.redis, tenant, job_id)
         log.info("job %s of %s: %s; nothing to run", job_id, tenant, job.status.value if job else "no record")
         return job.status.value if job else "missing"
+    ctx.metrics.attempts.inc()
     resuming = job.plan is not None  # validated before: a worker stopped or died, or the job was paused
     work = ctx.work_dir / f"{job_id}-attempt-{job.attempt}"  # never shared with another attempt
     shutil.rmtree(work, ignore_errors=True)
@@ -219,6 +222,7 @@ async def run_job(ctx: WorkerContext, tenant: str, job_id: str) -> str:
                 outputs = await store_outputs(run, run.work / "out", summary)
             await _publish(run, outputs)
         settled = True
+        ctx.metrics.trained_tokens.inc(run.job.trained_tokens or 0)
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await add_trained_tokens(ctx.redis, tenant, run.job.trained_tokens or 0)
         failpoint("published", job.attempt)
@@ -341,10 +345,12 @@ async def reconcile(ctx: WorkerContext) -> list[str]:
             if redis_is_new:
                 continue
             await redis.delete(in_progress_key_prefix + job_id)
+            ctx.metrics.lease_recoveries.inc()
             log.warning("job %s: its worker stopped answering; it will run again", job_id)
             await ctx.events.append(job_id, "The worker running this job stopped answering; the job will resume "
                                     "from its latest checkpoint on the next free worker", level="warning")
         await enqueue_training(redis, tenant, job_id, queue_name=ctx.queue_name)  # arq refuses a duplicate
+        ctx.metrics.requeues.labels(reason="reconciled").inc()
         queued_again.append(job_id)
     return queued_again
 
@@ -380,6 +386,7 @@ async def _requeue(run: Attempt) -> bool:
         if (await run.ctx.jobs.get(run.job.tenant, run.id)).status not in (JobStatus.VALIDATING_FILES, JobStatus.RUNNING):
             return True  # not taken yet, or already ended
         await run.transition(JobStatus.QUEUED, estimated_finish=None)
+        run.ctx.metrics.requeues.labels(reason="worker_stopping").inc()
         await run.event("The worker stopped; the job is queued again and will resume from its latest checkpoint "
                         "on the next worker", level="warning")
     except (InvalidTransition, JobTakenOver):
@@ -515,13 +522,17 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
         log_start = log_path.stat().st_size if log_path.exists() else 0
         code, last_error = await run_child(run, [*command, *(["--resume"] if resume else [])], env)
         if run.lost.is_set():
+            ctx.metrics.training_exits.labels(reason=training_exit_reason(code, None)).inc()
             raise JobTakenOver(job.id, job.attempt, -1)
         if await ctx.redis.exists(RedisKeys.job_cancel(job.id)):
+            ctx.metrics.training_exits.labels(reason="cancelled").inc()
             await run.event("Job cancelled; training process stopped")
             raise InvalidTransition(JobStatus.CANCELLED, JobStatus.SUCCEEDED)
         if code != 0 and await ctx.redis.exists(RedisKeys.job_pause(job.id)):
+            ctx.metrics.training_exits.labels(reason="paused").inc()
             raise JobPaused()  # it checkpointed on the SIGTERM the pause sent; the checkpoint is stored
         why = _out_of_memory(code, processes, log_path, log_start)
+        ctx.metrics.training_exits.labels(reason=training_exit_reason(code, why)).inc()
         if why and retries_left and run.activation_budget:
             budget = run.activation_budget // 2
             await run.event(
@@ -537,6 +548,16 @@ async def _train(run: Attempt, resume: bool = False) -> dict:
             raise JobFailed("training_failed", last_error or ("training process exited with code %d: %s" % (code, " | ".join(tail))))
         return json.loads((out / "summary.json").read_text())
     raise AssertionError("unreachable")
+
+
+def training_exit_reason(code: int, out_of_memory: str | None) -> str:
+    """The `reason` label of ftaas_worker_training_exits_total (jobs.worker_ops.TRAINING_EXIT_REASONS) for an exit
+    code and what `_out_of_memory` made of it."""
+    if code == 0:
+        return "ok"
+    if out_of_memory:
+        return "killed" if "killed" in out_of_memory else "out_of_memory"
+    return "signal" if code < 0 else "error"
 
 
 def _out_of_memory(code: int, processes: int, log_path: Path, log_start: int) -> str | None:
@@ -693,6 +714,7 @@ class CheckpointUploads:
         except JobTakenOver:
             return
         except Exception as exc:
+            ctx.metrics.checkpoint_upload_failures.inc()
             log.exception("job %s: storing the checkpoint at step %d failed", job.id, step)
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await run.event(f"Checkpoint at step {step} could not be stored: {type(exc).__name__}: {exc}", level="warning")

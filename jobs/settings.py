@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         30, gt=0, description="How often each worker checks that every unfinished job is queued or held by a live worker.",
     )
     worker_metrics_port: int = Field(9101, description="The worker's /metrics port (0 disables it).")
+    worker_probe_port: int = Field(
+        9101, description="The worker's /healthz and /readyz port (0 disables them); it may be the metrics port, "
+        "and the probes answer whether metrics are on or off.",
+    )
+    worker_liveness_timeout_seconds: float = Field(
+        60, gt=0, description="The worker's /healthz fails once its event loop has not written its heartbeat (every "
+        "2 s) for this long: a hung loop, or arq stuck.",
+    )
     serving_max_adapters: int = Field(8, ge=1, description="LoRA adapters kept loaded per base model (LRU).")
     serving_max_batch: int = Field(32, ge=1, description="Answers decoded together per model (the batch's rows).")
     serving_max_queue: int = Field(

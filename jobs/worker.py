@@ -17,7 +17,6 @@ from typing import Any
 
 from arq.worker import Retry, Worker, func
 from redis.asyncio import Redis
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from jobs import queue
 from jobs.across_nodes import AcrossNodes
@@ -32,19 +31,9 @@ from jobs.store import Store, open_store
 from jobs.settings import Settings
 from jobs.spec import processes_per_node
 from jobs.webhooks import WebhookDeliverer
+from jobs.worker_ops import WorkerHealth, WorkerMetrics, heartbeat_forever, start_probe_servers
 
 log = logging.getLogger("ftaas.worker")
-
-
-class WorkerMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.jobs = Counter("ftaas_worker_jobs_total", "Jobs finished, by final status", ["status"], registry=self.registry)
-        self.duration = Histogram(
-            "ftaas_worker_job_duration_seconds", "Wall time of a job on the worker", registry=self.registry,
-            buckets=(10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400),
-        )
-        self.running = Gauge("ftaas_worker_running_jobs", "Jobs running now", registry=self.registry)
 
 
 async def run_fine_tuning_job(ctx: dict[str, Any], tenant: str, job_id: str) -> str:
@@ -56,8 +45,9 @@ async def run_fine_tuning_job(ctx: dict[str, Any], tenant: str, job_id: str) -> 
     finally:
         metrics.running.dec()
     if status == WAITING:  # back in the queue, behind the jobs queued meanwhile; it stays `queued`
+        metrics.requeues.labels(reason="tenant_limit").inc()
         raise Retry(defer=QUOTA_RETRY_S)
-    metrics.duration.observe(time.monotonic() - started)
+    metrics.duration.labels(status=status).observe(time.monotonic() - started)
     metrics.jobs.labels(status=status).inc()
     if status == "succeeded":
         await record_job_throughput(ctx["worker"], tenant, job_id)
@@ -94,9 +84,11 @@ async def reconcile_forever(worker: WorkerContext, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
-def worker_context(settings: Settings, store: Store, redis: Redis, across_nodes: AcrossNodes | None = None) -> WorkerContext:
+def worker_context(settings: Settings, store: Store, redis: Redis, across_nodes: AcrossNodes | None = None,
+                   metrics: WorkerMetrics | None = None) -> WorkerContext:
     """What a job's run needs, from the deployment's settings (the worker's, and a training node's)."""
     return WorkerContext(
+        metrics=metrics or WorkerMetrics(),
         store=store,
         redis=redis,
         jobs=JobRepository(store, redis),
@@ -134,28 +126,33 @@ def create_worker(settings: Settings, *, burst: bool = False, trainjobs: Kubeflo
     if settings.kubeflow_enabled:
         across_nodes = AcrossNodes(settings, trainjobs or KubeflowTrainJobs.from_settings(settings))
     metrics = WorkerMetrics()
+    health = WorkerHealth(liveness_timeout_s=settings.worker_liveness_timeout_seconds)
 
     async def startup(ctx: dict[str, Any]) -> None:
         redis = ctx["redis"]
-        ctx["metrics"] = metrics
-        ctx["worker"] = worker_context(settings, store, redis, across_nodes)
+        ctx["metrics"], ctx["health"] = metrics, health
+        ctx["worker"] = worker_context(settings, store, redis, across_nodes, metrics)
+        if not burst:  # the probes answer from the start: /healthz once the loop beats, /readyz once Redis answers
+            ctx["heartbeat"] = asyncio.create_task(heartbeat_forever(health, metrics, redis, settings.queue_name))
+            ctx["http"] = start_probe_servers(settings.worker_probe_port, settings.worker_metrics_port, health, metrics)
         if burst:  # one pass, before taking jobs: what was lost is queued again and run in this burst
             await reconcile(ctx["worker"])
         else:
             ctx["reconciler"] = asyncio.create_task(reconcile_forever(ctx["worker"], settings.reconcile_interval_seconds))
             ctx["webhooks"] = asyncio.create_task(webhook_deliverer(settings, store, redis).run_forever(settings.webhook_poll_seconds))
             ctx["estimates"] = asyncio.create_task(estimate_server(ctx["worker"]).run_forever())
-        if settings.worker_metrics_port and not burst:
-            start_http_server(settings.worker_metrics_port, registry=metrics.registry)
         log.info("worker ready; queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        for name in ("reconciler", "webhooks", "estimates"):
+        health.stopping = True
+        for name in ("reconciler", "webhooks", "estimates", "heartbeat"):
             task = ctx.get(name)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        for server in ctx.pop("http", []):
+            server.close()
 
     return Worker(
         # No arq results: the job record is the result, and a kept result would stop the reconciler from

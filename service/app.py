@@ -30,7 +30,7 @@ from service.checkpoints.controller import CheckpointPermissionsController
 from service.files.controller import FilesController
 from service.fine_tuning.controller import FineTuningController
 from service.logs import send_request_id
-from service.metrics import ApiMetrics, metrics_middleware
+from service.metrics import ApiMetrics, instrument
 from service.models.controller import ModelsController
 from service.quotas import limit_request_rate, send_ratelimit_headers
 from service.webhooks.controller import WebhookEndpointsController, list_webhook_event_types
@@ -78,11 +78,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"api_key": []}],
         dependencies={"tenant": Provide(provide_tenant, sync_to_thread=False)},
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[v1, health.healthz, health.readyz, health.metrics],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics_middleware],
         before_send=[send_request_id, send_ratelimit_headers],
         lifespan=[lifespan],
         state=State({"settings": settings, "metrics": metrics}),
@@ -98,3 +97,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
     )
+    app.asgi_handler = instrument(app.asgi_handler, metrics)  # outside the router: unmatched requests count too
+    return app

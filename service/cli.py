@@ -1,6 +1,7 @@
 """`ftaas`: run the API, the worker, the inference server, all three, or one training job locally."""
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -172,12 +173,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that train or serve models: they need the `engine` extra, which the torch-free API image lacks.
+ENGINE_COMMANDS = ("worker", "serve", "up", "train")
+ENGINE_PACKAGES = ("torch", "transformers", "peft")
+
+
+def _missing_engine_packages() -> list[str]:
+    missing = []
+    for name in ENGINE_PACKAGES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "train":  # only `train` passes its own options through
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     args.rest = rest
+    if args.command in ENGINE_COMMANDS and not (args.command == "serve" and args.engine == "vllm"):
+        if missing := _missing_engine_packages():
+            parser.exit(2, f"ftaas {args.command} trains or serves models and needs the engine extra ({', '.join(missing)} "
+                        "not installed): pip install 'ftaas[engine]', or run the engine image; this installation "
+                        "runs `ftaas api` and the client commands (files, jobs) only\n")
     # The client commands print for a person; the servers log JSON lines.
     configure_logging("WARNING" if args.command in ("files", "jobs") else args.log_level)
     return args.run(args) or 0

@@ -105,6 +105,7 @@ def make_settings(store_url: str, cache_dir: Path, **overrides):
         cache_dir=cache_dir,
         queue_name=f"ftaas:test:{uuid.uuid4().hex[:8]}",
         worker_metrics_port=0,
+        worker_probe_port=0,
     )
     values.update(overrides)
     return Settings(**values)

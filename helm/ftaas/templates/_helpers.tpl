@@ -34,8 +34,55 @@ Full name, kept short enough for the component suffixes ("-serving" is the longe
 {{- end }}
 {{- end }}
 
+{{/*
+An image reference: repository:tag, or repository:tag@digest when a digest is set (the digest decides
+what is pulled). Called with (dict "repository" "tag" "digest").
+*/}}
+{{- define "ftaas.imageRef" -}}
+{{- printf "%s:%s" .repository .tag }}{{ with .digest }}@{{ . }}{{ end }}
+{{- end }}
+
+{{/* The engine image (worker, serving, Kubeflow training nodes). */}}
 {{- define "ftaas.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- include "ftaas.imageRef" (dict "repository" .Values.image.repository "tag" (default .Chart.AppVersion .Values.image.tag) "digest" .Values.image.digest) }}
+{{- end }}
+
+{{/* The torch-free API image: api.image, else the engine image's repository and tag + api.image.tagSuffix. */}}
+{{- define "ftaas.apiImage" -}}
+{{- $i := .Values.api.image }}
+{{- $tag := $i.tag | default (printf "%s%s" (default .Chart.AppVersion .Values.image.tag) $i.tagSuffix) }}
+{{- include "ftaas.imageRef" (dict "repository" ($i.repository | default .Values.image.repository) "tag" $tag "digest" $i.digest) }}
+{{- end }}
+
+{{/*
+Deployment annotations for stakater Reloader (reloader.enabled): restart the Deployment when one of the
+existing Secrets its pods read changes. Called with (dict "root" $ "storeOnly" <true for vLLM>).
+*/}}
+{{- define "ftaas.reloaderAnnotations" -}}
+{{- $root := .root }}
+{{- if $root.Values.reloader.enabled }}
+{{- $secrets := list }}
+{{- if not .storeOnly }}
+{{- $secrets = append $secrets $root.Values.apiKeys.existingSecret }}
+{{- $secrets = append $secrets $root.Values.redis.existingSecret }}
+{{- $secrets = append $secrets $root.Values.integrations.wandb.existingSecret }}
+{{- end }}
+{{- $secrets = append $secrets $root.Values.store.credentials.existingSecret }}
+{{- $secrets = $secrets | compact | uniq | sortAlpha }}
+{{- if $secrets }}
+secret.reloader.stakater.com/reload: {{ join "," $secrets | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The PVC a component's cache dir is on, or "" for an emptyDir. Called like "ftaas.volumes". */}}
+{{- define "ftaas.cacheClaim" -}}
+{{- $p := .root.Values.cache.persistence }}
+{{- if .values.cache.existingClaim }}
+{{- .values.cache.existingClaim }}
+{{- else if and $p.enabled (has .component $p.components) }}
+{{- $p.existingClaim | default (printf "%s-cache" (include "ftaas.fullname" .root)) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -203,7 +250,7 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
 {{- $errors = append $errors "set both store.credentials.accessKeyId and store.credentials.secretAccessKey, or neither" }}
 {{- end }}
-{{- range $component := list "api" "serving" "vllm" }}
+{{- range $component := list "api" "worker" "serving" "vllm" }}
 {{- $pdb := (index $.Values $component).podDisruptionBudget }}
 {{- if and $pdb.enabled (eq (toString $pdb.minAvailable) "") (eq (toString $pdb.maxUnavailable) "") }}
 {{- $errors = append $errors (printf "%s.podDisruptionBudget: set minAvailable or maxUnavailable" $component) }}
@@ -244,6 +291,23 @@ Fail early, with one message per problem, when a required value is missing or in
 {{- $hpa := .Values.api.autoscaling }}
 {{- if and $hpa.enabled (not (or $hpa.targetCPUUtilizationPercentage $hpa.targetMemoryUtilizationPercentage)) }}
 {{- $errors = append $errors "api.autoscaling: set targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- range $component := list "worker" "serving" }}
+{{- $scaling := (index $.Values $component).autoscaling }}
+{{- if and $scaling.enabled (not $scaling.prometheusAddress) }}
+{{- $errors = append $errors (printf "%s.autoscaling.enabled needs %s.autoscaling.prometheusAddress (the Prometheus that scrapes this release)" $component $component) }}
+{{- end }}
+{{- if and $scaling.enabled (gt (int $scaling.minReplicas) (int $scaling.maxReplicas)) }}
+{{- $errors = append $errors (printf "%s.autoscaling: minReplicas is above maxReplicas" $component) }}
+{{- end }}
+{{- end }}
+{{- range .Values.cache.persistence.components }}
+{{- if not (has . (list "api" "worker" "serving" "vllm")) }}
+{{- $errors = append $errors (printf "cache.persistence.components: unknown component %q (api, worker, serving, vllm)" .) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.paths) }}
+{{- $errors = append $errors "ingress.paths: list at least one path (/v1)" }}
 {{- end }}
 {{- if and .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
 {{- $errors = append $errors "ingress.tls.enabled needs ingress.tls.secretName" }}
@@ -334,9 +398,9 @@ volume (when this component mounts it). Called with (dict "root" $ "component" "
     {{- else }} {}
     {{- end }}
 - name: cache
-  {{- if $v.cache.existingClaim }}
+  {{- with include "ftaas.cacheClaim" . }}
   persistentVolumeClaim:
-    claimName: {{ $v.cache.existingClaim }}
+    claimName: {{ . }}
   {{- else }}
   emptyDir:
     {{- with $v.cache.sizeLimit }}

@@ -2,7 +2,7 @@ from enum import StrEnum
 
 
 class ReadinessStatus(StrEnum):
-    NOT_READY = "not ready"
+    DEGRADED = "degraded"
     READY = "ready"
 
     def __str__(self) -> str:
