@@ -110,12 +110,13 @@ def _text(value) -> str:
 
 class WebhookDeliverer:
     def __init__(self, redis, endpoints: WebhookEndpointRepository, consumer: str, max_attempts: int,
-                 retry_base_s: float) -> None:
+                 retry_base_s: float, try_lease_s: float = TRY_LEASE_S) -> None:
         self.redis = redis
         self.endpoints = endpoints
         self.consumer = consumer
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
+        self.try_lease_s = try_lease_s  # how long a try is this worker's; a worker that dies meanwhile leaves it to others
         self._take = redis.register_script(_TAKE_IF_DUE)
 
     async def run_forever(self, interval_s: float) -> None:
@@ -156,7 +157,7 @@ class WebhookDeliverer:
         at = time.time()
         for raw_id in await self.redis.zrangebyscore(RedisKeys.WEBHOOK_DUE, "-inf", at, start=0, num=BATCH):
             delivery_id = _text(raw_id)
-            if not await self._take(keys=[RedisKeys.WEBHOOK_DUE], args=[delivery_id, at, at + TRY_LEASE_S]):
+            if not await self._take(keys=[RedisKeys.WEBHOOK_DUE], args=[delivery_id, at, at + self.try_lease_s]):
                 continue  # another worker took it
             raw = await self.redis.hget(RedisKeys.WEBHOOK_DELIVERIES, delivery_id)
             if raw is None:

@@ -146,3 +146,85 @@ def test_a_jobs_end_reaches_its_endpoints_at_least_once_after_the_receiver_was_d
     given_up = client.get(f"/webhook_endpoints/{dead.id}/deliveries", cast_to=object)["data"]
     assert [(t["attempt"], t["delivered"], t["next_attempt_at"]) for t in given_up] == [(3, False, None), (2, False, given_up[1]["next_attempt_at"]), (1, False, given_up[2]["next_attempt_at"])]
     assert all(t["status_code"] is None and "ConnectError" in t["error"] for t in given_up)
+
+
+# A worker's deliverer in a process of its own, as in a worker pod: it tries the due deliveries once.
+DELIVERER_PROCESS = """
+import asyncio, sys
+import httpx, redis.asyncio
+from jobs.repository import WebhookEndpointRepository
+from jobs.store import open_store
+from jobs.webhooks import WebhookDeliverer
+
+redis_url, store_url, endpoint_url, region, lease_s = sys.argv[1:]
+
+async def main():
+    store = open_store(store_url, endpoint_url or None, region or None)
+    deliverer = WebhookDeliverer(redis.asyncio.Redis.from_url(redis_url), WebhookEndpointRepository(store), "doomed",
+                                 max_attempts=3, retry_base_s=0.2, try_lease_s=float(lease_s))
+    async with httpx.AsyncClient() as http:
+        await deliverer.run_once(http)
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_while_delivering_leaves_the_delivery_to_another(client, receiver, settings):
+    """SIGKILL a worker's deliverer while its POST waits on the receiver: no other worker tries the delivery while
+    the dead one's lease lasts, and once it has run out another delivers it, with the same webhook-id."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import redis.asyncio
+
+    from jobs.repository import WebhookEndpointRepository
+    from jobs.store import open_store
+    from jobs.webhooks import WebhookDeliverer
+    from tests.integration.test_api import CHAT, jsonl
+
+    lease_s = 5.0  # long enough that the survivor's first look comes well inside it, however busy the machine
+    ends = client.webhooks.create(name="ends", url=receiver.url, event_types=["fine_tuning.job.cancelled"])
+    training_file = client.files.create(file=("train.jsonl", jsonl(CHAT, CHAT)), purpose="fine-tune").id
+    job = client.fine_tuning.jobs.create(model="HuggingFaceTB/SmolLM2-135M-Instruct", training_file=training_file)
+    client.fine_tuning.jobs.cancel(job.id)
+
+    receiver.hanging = True
+    doomed = subprocess.Popen([sys.executable, "-c", DELIVERER_PROCESS, settings.redis_url, settings.store_url,
+                               settings.s3_endpoint_url or "", settings.s3_region or "", str(lease_s)],
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    deadline = time.monotonic() + 60
+    while not receiver.received:  # its try reached the receiver, which does not answer
+        assert doomed.poll() is None and time.monotonic() < deadline, "the deliverer never tried the delivery"
+        time.sleep(0.05)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    killed_at = time.monotonic()
+    receiver.hanging = False
+    receiver.released.set()
+
+    async def deliver() -> list[int]:
+        connection = redis.asyncio.Redis.from_url(settings.redis_url)
+        store = open_store(settings.store_url, settings.s3_endpoint_url, settings.s3_region)
+        survivor = WebhookDeliverer(connection, WebhookEndpointRepository(store), "survivor", max_attempts=3,
+                                    retry_base_s=0.2, try_lease_s=lease_s)
+        tries = []
+        async with httpx.AsyncClient() as http:
+            tries.append(await survivor.run_once(http))  # the dead worker's lease still holds it
+            await asyncio.sleep(max(0.0, lease_s + 0.5 - (time.monotonic() - killed_at)))
+            tries.append(await survivor.run_once(http))  # the lease ran out: tried again, delivered
+            tries.append(await survivor.run_once(http))  # nothing left
+        await connection.aclose()
+        return tries
+
+    assert asyncio.run(deliver()) == [0, 1, 0]
+    assert len(receiver.received) == 2
+    assert receiver.received[0][0]["webhook-id"] == receiver.received[1][0]["webhook-id"]  # receivers deduplicate
+    event = client.webhooks.unwrap(receiver.received[1][1], receiver.received[1][0], secret=ends.signing_secret)
+    assert (event.type, event.data.id) == ("fine_tuning.job.cancelled", job.id)
+    log = client.get(f"/webhook_endpoints/{ends.id}/deliveries", cast_to=object)["data"]
+    assert [(t["attempt"], t["status_code"], t["delivered"]) for t in log] == [(1, 200, True)]  # the killed try left no trace

@@ -7,17 +7,22 @@ from tests.support.serving import free_port
 
 
 class Receiver:
-    """A local HTTP endpoint that keeps what it is sent and answers `status`."""
+    """A local HTTP endpoint that keeps what it is sent and answers `status`; while `hanging` is set it keeps each
+    request it received waiting for `released` instead (a receiver that does not answer)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
+        self.hanging = False
+        self.released = threading.Event()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if receiver.hanging:
+                    receiver.released.wait(60)
                 self.send_response(receiver.status)
                 self.end_headers()
 
