@@ -113,7 +113,7 @@ async def admitting_job(services: Services, tenant: str) -> AsyncIterator[None]:
         yield
         return
     async with _tenant_lock(services, tenant, "jobs"):
-        waiting = len(await services.jobs.unfinished(tenant)) - await running_jobs(services.redis, tenant)
+        waiting = await _waiting_jobs(services, tenant)
         if waiting >= quota.max_queued_jobs:
             raise QuotaExceeded(
                 "max_queued_jobs",
@@ -122,6 +122,33 @@ async def admitting_job(services: Services, tenant: str) -> AsyncIterator[None]:
                 retry_after_s=QUEUED_RETRY_AFTER_S,
             )
         yield
+
+
+async def _waiting_jobs(services: Services, tenant: str) -> int:
+    """The tenant's jobs that have not started (queued or paused): its unfinished ones but those running."""
+    return len(await services.jobs.unfinished(tenant)) - await running_jobs(services.redis, tenant)
+
+
+async def job_quota_problems(services: Services, tenant: str, total_tokens: int) -> list[str]:
+    """What the tenant's quotas say of a job that would train `total_tokens` (for estimates): whether a create now
+    is refused, whether it would wait for a running place, whether it takes the month past its tokens."""
+    quota, problems = quota_of(services, tenant), []
+    if quota.max_queued_jobs is not None and (waiting := await _waiting_jobs(services, tenant)) >= quota.max_queued_jobs:
+        problems.append(f"max_queued_jobs: you have {waiting} jobs waiting, the limit ({quota.max_queued_jobs}); "
+                        "a create is refused until one starts or is cancelled")
+    if quota.max_running_jobs is not None and (running := await running_jobs(services.redis, tenant)) >= quota.max_running_jobs:
+        problems.append(f"max_running_jobs: {running} of your jobs are running, the limit; the job would wait "
+                        "queued until one ends")
+    if (limit := quota.max_trained_tokens_per_month) is not None:
+        used = await trained_tokens_this_month(services.redis, tenant)
+        if used >= limit:
+            problems.append(f"max_trained_tokens_per_month: your jobs have trained {used:,} tokens this month, the "
+                            f"limit ({limit:,}); a create is refused until next month (UTC)")
+        elif used + total_tokens > limit:
+            problems.append(f"max_trained_tokens_per_month: this job's {total_tokens:,} tokens are more than the "
+                            f"{limit - used:,} this month has left; it would be accepted, and later jobs refused "
+                            "once it succeeds")
+    return problems
 
 
 @contextlib.asynccontextmanager

@@ -83,8 +83,8 @@ class FineTuningController(Controller):
             body: Any = await request.json()
         except SerializationException as exc:
             raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-        spec, reply = await service.estimate_job(services, tenant, body)
-        return FineTuningJobEstimate.from_reply(spec, reply, services.settings.price_per_million_tokens)
+        spec, reply, quota_problems = await service.estimate_job(services, tenant, body)
+        return FineTuningJobEstimate.from_reply(spec, reply, services.settings.price_per_million_tokens, quota_problems)
 
     @get(
         "/", responses=ERROR_RESPONSES, operation_id="list_fine_tuning_jobs", summary="List fine-tuning jobs, newest first",

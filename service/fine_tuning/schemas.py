@@ -206,9 +206,15 @@ class FineTuningJobEstimate(BaseModel):
     cost: float | None = Field(description="total_tokens / 1,000,000 × price_per_million_tokens; null without a price.")
     notes: list[str] = Field(description="What training would report about the data before it starts (truncated "
                              "examples, split texts).")
+    quota_problems: list[str] = Field(
+        [], description="What your quotas (README, \"Quotas\") say of this job now, each naming the limit: a create "
+        "refused (max_queued_jobs, max_trained_tokens_per_month reached), a wait for a running place "
+        "(max_running_jobs), or total_tokens beyond what the month has left. Empty: none applies.",
+    )
 
     @classmethod
-    def from_reply(cls, spec: JobSpec, reply: EstimateReply, price_per_million_tokens: float | None) -> "FineTuningJobEstimate":
+    def from_reply(cls, spec: JobSpec, reply: EstimateReply, price_per_million_tokens: float | None,
+                   quota_problems: list[str]) -> "FineTuningJobEstimate":
         result = reply.result
         assert result is not None
         return cls(
@@ -219,5 +225,5 @@ class FineTuningJobEstimate(BaseModel):
             throughput=reply.throughput, memory=result.memory, memory_unavailable=result.memory_unavailable,
             price_per_million_tokens=price_per_million_tokens,
             cost=None if price_per_million_tokens is None else round(result.total_tokens / 1e6 * price_per_million_tokens, 6),
-            notes=result.notes,
+            notes=result.notes, quota_problems=quota_problems,
         )

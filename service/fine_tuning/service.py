@@ -18,7 +18,7 @@ from jobs.status import InvalidTransition, JobStatus
 from service.dependencies import Services
 from service.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable, from_validation_error, quoted
 from service.pagination import page_after
-from service.quotas import admitting_job
+from service.quotas import admitting_job, job_quota_problems
 
 CANCEL_FLAG_TTL_S = 7 * 24 * 3600
 
@@ -57,9 +57,9 @@ async def validated_spec(services: Services, tenant: str, body: Any) -> tuple[Jo
     return spec, starting_model
 
 
-async def estimate_job(services: Services, tenant: str, body: Any) -> tuple[JobSpec, EstimateReply]:
+async def estimate_job(services: Services, tenant: str, body: Any) -> tuple[JobSpec, EstimateReply, list[str]]:
     """What the create body would train (ftaas extension): checked as the create checks it, then computed by a
-    worker, where the base models are (jobs.estimates). Creates nothing."""
+    worker, where the base models are (jobs.estimates), and what the tenant's quotas say of it. Creates nothing."""
     spec, starting_model = await validated_spec(services, tenant, body)
     timeout_s = services.settings.estimate_timeout_seconds
     reply = await request_estimate(services.redis, tenant, spec, starting_model, timeout_s)
@@ -74,7 +74,8 @@ async def estimate_job(services: Services, tenant: str, body: Any) -> tuple[JobS
             raise RuntimeError(f"estimate failed on the worker: {reply.error.message}")
         param = "training_file" if reply.error.code == "invalid_file" else None
         raise InvalidRequest(reply.error.message, param=param, code=reply.error.code)
-    return spec, reply
+    assert reply.result is not None
+    return spec, reply, await job_quota_problems(services, tenant, reply.result.total_tokens)
 
 
 async def find_starting_model(services: Services, tenant: str, model: Any) -> StartingModel | None:

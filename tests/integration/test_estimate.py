@@ -3,6 +3,7 @@ the background) over real Redis, which reads the files from moto's S3 and tokeni
 created from the same body then records exactly what the estimate said."""
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ import redis.asyncio
 from litestar.testing import TestClient
 
 from jobs.keys import RedisKeys
+from jobs.quotas import add_trained_tokens, trained_tokens_this_month
 from jobs.store import open_store
 from jobs.worker import estimate_server, worker_context
 from service.app import create_app
@@ -21,6 +23,7 @@ from tests.support.tasks import classification_examples
 
 pytestmark = pytest.mark.slow
 PRICE = 2.5
+MONTHLY_TOKENS = 1_000_000
 
 
 @pytest.fixture
@@ -29,7 +32,8 @@ def settings(tmp_path, cache_dir, redis_url, s3_endpoint, s3_bucket):
 
     redis.Redis.from_url(redis_url).flushdb()
     return make_settings(f"s3://{s3_bucket}/ftaas", cache_dir, s3_endpoint_url=s3_endpoint, s3_region="us-east-1",
-                         estimate_timeout_seconds=60, price_per_million_tokens=PRICE)
+                         estimate_timeout_seconds=60, price_per_million_tokens=PRICE,
+                         quotas=json.dumps({"tenants": {"alpha": {"max_trained_tokens_per_month": MONTHLY_TOKENS}}}))
 
 
 @pytest.fixture
@@ -90,6 +94,7 @@ def test_the_estimate_is_what_the_job_then_records(api, settings):
     assert 0 < memory["trainable_parameters"] < memory["total_parameters"]
     assert memory["peak_bytes"] == memory["weights_bytes"] + memory["trainable_state_bytes"] + memory["activation_bytes"]
     assert api.get("/v1/fine_tuning/jobs", headers=ALPHA).json()["data"] == []  # an estimate creates nothing
+    assert estimate["quota_problems"] == []
 
     created = api.post("/v1/fine_tuning/jobs", headers=ALPHA, json=body)
     assert created.status_code == 200, created.text
@@ -100,8 +105,20 @@ def test_the_estimate_is_what_the_job_then_records(api, settings):
     assert done["progress"]["total_steps"] == estimate["steps"]
     assert done["hyperparameters"]["n_epochs"] == estimate["n_epochs"]
 
-    # The succeeded job measured this deployment's throughput: estimates now state a duration.
+    # The succeeded job measured this deployment's throughput: estimates now state a duration. And other jobs of
+    # the month leave one token of alpha's quota: the estimate says this job would take the month past it.
+    async def leave_one_token() -> None:
+        connection = redis.asyncio.Redis.from_url(settings.redis_url)
+        used = await trained_tokens_this_month(connection, "alpha")
+        assert used == done["trained_tokens"]  # the worker counted the job
+        await add_trained_tokens(connection, "alpha", MONTHLY_TOKENS - used - 1)
+        await connection.aclose()
+
+    asyncio.run(leave_one_token())
     again = served_estimate(api, settings, body).json()
+    assert again["quota_problems"] == [
+        f"max_trained_tokens_per_month: this job's {estimate['total_tokens']:,} tokens are more than the 1 this month "
+        "has left; it would be accepted, and later jobs refused once it succeeds"]
     assert again["total_tokens"] == estimate["total_tokens"]
     assert again["throughput"]["jobs"] == 1 and again["throughput"]["tokens_per_second"] > 0
     assert again["expected_duration_seconds"] > 0 and again["duration_unavailable"] is None

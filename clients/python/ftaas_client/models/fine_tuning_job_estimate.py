@@ -49,6 +49,9 @@ class FineTuningJobEstimate:
         duration_unavailable (None | str | Unset): Why expected_duration_seconds is null.
         memory_unavailable (None | str | Unset): Why memory is null.
         object_ (Literal['fine_tuning.job.estimate'] | Unset):  Default: 'fine_tuning.job.estimate'.
+        quota_problems (list[str] | Unset): What your quotas (README, "Quotas") say of this job now, each naming the
+            limit: a create refused (max_queued_jobs, max_trained_tokens_per_month reached), a wait for a running place
+            (max_running_jobs), or total_tokens beyond what the month has left. Empty: none applies.
         throughput (None | Throughput | Unset): The measurements the expected duration comes from.
     """
 
@@ -71,6 +74,7 @@ class FineTuningJobEstimate:
     duration_unavailable: None | str | Unset = UNSET
     memory_unavailable: None | str | Unset = UNSET
     object_: Literal["fine_tuning.job.estimate"] | Unset = "fine_tuning.job.estimate"
+    quota_problems: list[str] | Unset = UNSET
     throughput: None | Throughput | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -131,6 +135,10 @@ class FineTuningJobEstimate:
 
         object_ = self.object_
 
+        quota_problems: list[str] | Unset = UNSET
+        if not isinstance(self.quota_problems, Unset):
+            quota_problems = self.quota_problems
+
         throughput: dict[str, Any] | None | Unset
         if isinstance(self.throughput, Unset):
             throughput = UNSET
@@ -167,6 +175,8 @@ class FineTuningJobEstimate:
             field_dict["memory_unavailable"] = memory_unavailable
         if object_ is not UNSET:
             field_dict["object"] = object_
+        if quota_problems is not UNSET:
+            field_dict["quota_problems"] = quota_problems
         if throughput is not UNSET:
             field_dict["throughput"] = throughput
 
@@ -261,6 +271,8 @@ class FineTuningJobEstimate:
         if object_ != "fine_tuning.job.estimate" and not isinstance(object_, Unset):
             raise ValueError(f"object must match const 'fine_tuning.job.estimate', got '{object_}'")
 
+        quota_problems = cast(list[str], d.pop("quota_problems", UNSET))
+
         def _parse_throughput(data: object) -> None | Throughput | Unset:
             if data is None:
                 return data
@@ -298,6 +310,7 @@ class FineTuningJobEstimate:
             duration_unavailable=duration_unavailable,
             memory_unavailable=memory_unavailable,
             object_=object_,
+            quota_problems=quota_problems,
             throughput=throughput,
         )
 
