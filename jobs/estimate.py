@@ -30,6 +30,7 @@ from jobs import keys
 from jobs.estimates import (
     REPLY_TTL_S, EstimateError, EstimateReply, EstimateRequest, EstimateResult, MemoryEstimate, with_duration,
 )
+from jobs.runner import job_files
 from jobs.spec import JobSpec, processes_per_node
 from jobs.store import Store, StoreUnavailable
 
@@ -101,12 +102,11 @@ class EstimateServer:
 
     async def _estimate(self, request: EstimateRequest, work: Path) -> EstimateReply:
         spec, tenant = request.spec, request.tenant
-        paths: dict[str, Path] = {}
+        files = job_files(spec, tenant, work)
+        paths = {role: path for role, (_, path) in files.items()}
         try:
-            for role, file_id in (("training_file", spec.training_file), ("validation_file", spec.validation_file)):
-                if file_id is not None:
-                    paths[role] = work / f"{role}.jsonl"
-                    await asyncio.to_thread(self.store.download_file, keys.file_content(tenant, file_id), paths[role])
+            for key, path in files.values():
+                await asyncio.to_thread(self.store.download_file, key, path)
             start = None
             if request.starting_model is not None:
                 start = work / "start"
@@ -239,10 +239,7 @@ def compute(request: ChildRequest, configured_budget: int = 0) -> EstimateReply:
     from jobs.training import loop, pipeline
 
     plan = training.plan
-    # The folder the run loads its tokenizer from (as jobs.training.pipeline.run): a continued full model's own,
-    # else the catalog base's.
-    continued_full = training.start_info is not None and not training.continues_adapter
-    folder = training.start_from if continued_full else catalog.local_folder(training.base_model)
+    folder = training.model_folder(catalog)  # as the run loads it
     tokenizer = AutoTokenizer.from_pretrained(folder)
     data = pipeline.TrainingData(
         format=training.format, train=read_examples(training.training_path),

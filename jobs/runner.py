@@ -64,7 +64,7 @@ from jobs.quotas import Quotas, add_trained_tokens, leave_running_place, take_ru
 from jobs.records import CheckpointRecord, FileRecord, JobError, JobProgress, JobRecord, ModelManifest, now
 from jobs.repository import CheckpointRepository, FileRepository, JobRepository, JobTakenOver, RecordNotFound
 from jobs.status import InvalidTransition, JobStatus
-from jobs.spec import processes_per_node
+from jobs.spec import JobSpec, processes_per_node
 from jobs.training_input import TrainingInput, resolve
 from jobs.train import EXIT_OUT_OF_MEMORY, die_with_parent, training_command
 from jobs.store import Store, StoreUnavailable
@@ -423,13 +423,18 @@ async def _record_final_progress(run: Attempt) -> None:
                                       progress=run.progress)
 
 
+def job_files(spec: JobSpec, tenant: str, folder: Path) -> dict[str, tuple[str, Path]]:
+    """The files a job reads, by role (training_file, validation_file): their store key and their path in `folder`."""
+    return {role: (keys.file_content(tenant, file_id), folder / f"{role}.jsonl")
+            for role, file_id in (("training_file", spec.training_file), ("validation_file", spec.validation_file))
+            if file_id is not None}
+
+
 async def _download_files(run: Attempt) -> dict[str, Path]:
-    job, paths = run.job, {}
-    for role, file_id in (("training_file", job.spec.training_file), ("validation_file", job.spec.validation_file)):
-        if file_id is not None:
-            paths[role] = run.work / f"{role}.jsonl"
-            await retrying(f"download {file_id}", asyncio.to_thread, run.ctx.store.download_file,
-                           keys.file_content(job.tenant, file_id), paths[role])
+    paths = {}
+    for role, (key, path) in job_files(run.job.spec, run.job.tenant, run.work).items():
+        await retrying(f"download the {role}", asyncio.to_thread, run.ctx.store.download_file, key, path)
+        paths[role] = path
     return paths
 
 

@@ -36,6 +36,14 @@ class TrainingInput(BaseModel):
     def continues_adapter(self) -> bool:
         return self.start_info is not None and self.start_info.is_adapter
 
+    def model_folder(self, catalog: Catalog) -> Path:
+        """Where the run loads its model and tokenizer from: a continued full model's own folder; else (a new run,
+        or a continued adapter, which goes onto its base) the catalog base's."""
+        if self.start_info is not None and not self.continues_adapter:
+            assert self.start_from is not None
+            return self.start_from
+        return catalog.local_folder(self.base_model)
+
 
 def resolve(spec: JobSpec, training_path: Path, validation_path: Path | None, catalog: Catalog,
             start_from: Path | None = None, names: tuple[str, str] | None = None) -> TrainingInput:

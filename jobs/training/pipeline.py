@@ -205,8 +205,7 @@ def run(
     device, dtype = _device_and_dtype(spec)
     base_model = training.base_model
     continues_adapter = training.continues_adapter
-    # A continued full model is loaded from its own folder; a continued adapter goes onto its catalog base.
-    folder = start_from if parent is not None and not continues_adapter else catalog.local_folder(base_model)
+    folder = training.model_folder(catalog)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     train_set, valid_set, n_truncated = _tokenize(data, tokenizer, plan, report)
     task = _task(data, tokenizer, plan, device)
