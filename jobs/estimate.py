@@ -31,7 +31,7 @@ from jobs.estimates import (
     REPLY_TTL_S, EstimateError, EstimateReply, EstimateRequest, EstimateResult, MemoryEstimate, with_duration,
 )
 from jobs.runner import job_files
-from jobs.spec import JobSpec, processes_per_node
+from jobs.spec import JobSpec, processes_per_node, sharding_strategy
 from jobs.store import Store, StoreUnavailable
 
 log = logging.getLogger("ftaas.worker")
@@ -169,7 +169,7 @@ def _memory(training, tokenizer, folder: Path, task, causal: bool, longest: int,
     from jobs.training import memory, pipeline
 
     spec, plan = training.spec, training.plan
-    device, dtype = pipeline._device_and_dtype(spec)
+    device, dtype = pipeline.device_and_dtype(spec)
     qlora = spec.training_type.type == "qlora"
     ctx = RecipeContext(
         spec=spec, plan=plan, model_folder=folder, tokenizer=tokenizer, device=torch.device("meta"), dtype=dtype,
@@ -196,6 +196,10 @@ def _memory(training, tokenizer, folder: Path, task, causal: bool, longest: int,
             else:
                 weights += p.numel() * p.element_size()
     state = n_trainable * memory.OPTIMIZER_BYTES_PER_TRAINABLE
+    fits_one = memory.fits_one_accelerator(folder, dtype.itemsize)
+    sharded = processes > 1 and sharding_strategy(spec.compute, spec.training_type, fits_one) == "fsdp"
+    if sharded:  # each process holds its shards (ProcessGroup.shard_from_main)
+        weights, state = weights // processes, state // processes
     device_memory = _device_memory(device)
     if configured_budget:
         budget = configured_budget
@@ -210,7 +214,7 @@ def _memory(training, tokenizer, folder: Path, task, causal: bool, longest: int,
     sharing = processes if device.type == "cpu" else 1
     return MemoryEstimate(
         device=device.type, device_memory_bytes=device_memory, total_parameters=n_total,
-        trainable_parameters=n_trainable, weights_bytes=weights, trainable_state_bytes=state,
+        trainable_parameters=n_trainable, sharded=sharded, weights_bytes=weights, trainable_state_bytes=state,
         activation_budget_bytes=budget, gradient_checkpointing=activations.gradient_checkpointing,
         activation_bytes=activation_bytes, peak_bytes=peak * sharing, fits=peak * sharing <= device_memory,
     )

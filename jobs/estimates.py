@@ -63,8 +63,11 @@ class MemoryEstimate(BaseModel):
     )
     total_parameters: int
     trainable_parameters: int
-    weights_bytes: int = Field(description="The model's weights as training loads them (4-bit for qlora).")
-    trainable_state_bytes: int = Field(description="Gradients and AdamW's two moments of the trainable parameters.")
+    sharded: bool = Field(False, description="Whether FSDP2 shards the weights and trainable state over the job's "
+                          "processes (compute.strategy, or its auto choice); then the two are each process's share.")
+    weights_bytes: int = Field(description="The model's weights as training loads them (4-bit for qlora), per process.")
+    trainable_state_bytes: int = Field(description="Gradients and AdamW's two moments of the trainable parameters, "
+                                       "per process.")
     activation_budget_bytes: int = Field(
         description="What one forward may keep for its backward (FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES, else a "
         "share of the accelerator's memory left after the weights, else 2 GiB on CPU).",

@@ -392,7 +392,8 @@ class Compute(BaseModel):
     ) = Field("auto", description="Training processes on each node (auto: one per accelerator, one on CPU).")
     strategy: Literal[COMPUTE_STRATEGIES] = Field(
         "auto", description="How the processes share the work: ddp (each holds the whole model), fsdp (FSDP2 shards "
-        "parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning, DDP for the adapter methods)."
+        "parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning; DDP for the adapter methods, "
+        "FSDP2 where the base model takes more than half of one accelerator)."
     )
 
 
@@ -513,13 +514,19 @@ def compute_problems(compute: Compute, training_type: Any, limits: ComputeLimits
     return problems
 
 
-def sharding_strategy(compute: Compute, training_type: Any) -> str:
+def sharding_strategy(compute: Compute, training_type: Any, model_fits_one_device: bool = True) -> str:
     """What a job's processes train with: the strategy it asks for, or for "auto" FSDP2 for full fine-tuning
     (every weight has gradients and two optimizer moments: sharding them is what lets a large model fit) and
-    DDP for the other methods (their trained parameters are small; each rank keeps the whole model)."""
+    DDP for the other methods (their trained parameters are small; each rank keeps the whole model), unless the
+    base model does not fit one accelerator beside its training (jobs.training.memory.fits_one_accelerator):
+    then FSDP2 for the methods it can shard."""
     if compute.strategy != "auto":
         return compute.strategy
-    return "fsdp" if training_type.type == "full" else "ddp"
+    if training_type.type == "full":
+        return "fsdp"
+    if not model_fits_one_device and training_type.type not in UNSHARDABLE_TRAINING_TYPES:
+        return "fsdp"
+    return "ddp"
 
 
 def processes_per_node(compute: Compute, training_type: Any, available: int) -> int:

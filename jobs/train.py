@@ -331,8 +331,11 @@ def main(argv: list[str] | None = None) -> int:
             training = resolve(spec, _local_path(spec.training_file, base), _local_path(spec.validation_file, base),
                                catalog, args.start_from)
         from jobs.training.distributed import ProcessGroup
+        from jobs.training.memory import fits_one_accelerator
+        from jobs.training.pipeline import device_and_dtype
 
-        processes = ProcessGroup.from_environment(sharding_strategy(spec.compute, spec.training_type))
+        fits = fits_one_accelerator(training.model_folder(catalog), device_and_dtype(spec)[1].itemsize)
+        processes = ProcessGroup.from_environment(sharding_strategy(spec.compute, spec.training_type, fits))
         train_resolved(training, out, catalog, report, threads=threads, resume=args.resume, processes=processes,
                        options=options)
         processes.close()

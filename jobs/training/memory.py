@@ -10,15 +10,23 @@ grows with the tokens fed at once. Rather than an on/off switch, a budget bounds
 
 The budget: FTAAS_TRAINING_ACTIVATION_BUDGET_BYTES when set, else a share of the accelerator's free memory,
 else (CPU) DEFAULT_CPU_BUDGET_BYTES.
+
+It also says whether a base model fits one accelerator beside its training (`fits_one_accelerator`): where it does
+not, compute.strategy "auto" shards the adapter methods too (jobs.spec.sharding_strategy).
 """
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 DEFAULT_CPU_BUDGET_BYTES = 2 * 2**30
 CUDA_FREE_MEMORY_SHARE = 0.6  # the rest: the allocator's fragmentation, temporaries, the evaluation's batches
 OPTIMIZER_BYTES_PER_TRAINABLE = 12  # a float32 gradient and AdamW's two moments
+# Under DDP every accelerator holds the whole base model; a model taking more than this share of one is sharded
+# instead (what is left: activations, the adapters' state, the allocator's slack).
+DDP_MAX_WEIGHTS_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,29 @@ def bytes_per_token(config, element_bytes: int, causal: bool, checkpointed: bool
     layer = (16 * hidden + 7 * intermediate) * element_bytes
     layers = text.num_hidden_layers * (2 * hidden * element_bytes) + layer if checkpointed else text.num_hidden_layers * layer
     return layers + (text.vocab_size * 12 if causal else 0)
+
+
+def weights_bytes(folder: Path, element_bytes: int) -> int:
+    """What the weights of the model in `folder` take at `element_bytes` per value, counted from its safetensors
+    files' headers (shapes only: no weight is read)."""
+    from safetensors import safe_open
+
+    values = 0
+    for path in folder.glob("*.safetensors"):
+        with safe_open(path, framework="pt") as weights:
+            for name in weights.keys():
+                shape = weights.get_slice(name).get_shape()
+                values += int(torch.Size(shape).numel())
+    return values * element_bytes
+
+
+def fits_one_accelerator(folder: Path, element_bytes: int) -> bool:
+    """Whether a process can hold the whole model in `folder` on its accelerator, as DDP does (on CPU there is
+    no accelerator to outgrow: True). Under torchrun each process asks of its own (LOCAL_RANK's) accelerator."""
+    if not torch.cuda.is_available():
+        return True
+    total = torch.cuda.get_device_properties(int(os.environ.get("LOCAL_RANK", "0"))).total_memory
+    return weights_bytes(folder, element_bytes) <= total * DDP_MAX_WEIGHTS_SHARE
 
 
 def activation_budget(device: torch.device, n_trainable: int, configured_bytes: int = 0) -> int:

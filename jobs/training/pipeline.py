@@ -53,7 +53,7 @@ class RunOptions:
     tracking: TrackingConfig | None = None  # the deployment's trackers (FTAAS_WANDB_*, FTAAS_MLFLOW_*; jobs.train)
 
 
-def _device_and_dtype(spec: JobSpec) -> tuple[torch.device, torch.dtype]:
+def device_and_dtype(spec: JobSpec) -> tuple[torch.device, torch.dtype]:
     if not torch.cuda.is_available():
         return torch.device("cpu"), torch.float32
     # Full fine-tuning keeps float32 weights: AdamW updates vanish in bfloat16 for small learning rates.
@@ -202,7 +202,7 @@ def run(
     options = options or RunOptions()
     spec, plan, parent, start_from = training.spec, training.plan, training.start_info, training.start_from
     recipe = get_recipe(spec.training_type.type)
-    device, dtype = _device_and_dtype(spec)
+    device, dtype = device_and_dtype(spec)
     base_model = training.base_model
     continues_adapter = training.continues_adapter
     folder = training.model_folder(catalog)

@@ -10,7 +10,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from jobs.data.tokenize import tokenize_examples
 from jobs.training.causal_lm import CausalLmTask
 from jobs.training.loop import StepLoss, accumulate_gradients
-from jobs.training.memory import bytes_per_token, forward_pieces, plan_activations
+from jobs.training.memory import bytes_per_token, fits_one_accelerator, forward_pieces, plan_activations, weights_bytes
 from tests.support.tasks import classification_examples
 
 GiB = 2**30
@@ -30,6 +30,14 @@ def test_forward_pieces_fit_the_budget_and_keep_every_example_once():
     assert all(padded(a + b[:1]) > 300 for a, b in zip(pieces, pieces[1:]))
     # An example longer than the budget still goes through, alone.
     assert forward_pieces([{"input_ids": [0] * 500}], 300, padded) == [[{"input_ids": [0] * 500}]]
+
+
+def test_the_weights_are_counted_from_the_safetensors_headers(base_model_dir):
+    model = AutoModelForCausalLM.from_pretrained(base_model_dir)
+    values = sum(p.numel() for p in model.parameters())  # the tied head counts once, as the file stores it
+    assert weights_bytes(base_model_dir, 2) == 2 * values
+    assert weights_bytes(base_model_dir, 4) == 4 * values
+    assert fits_one_accelerator(base_model_dir, 4)  # on CPU there is no accelerator to outgrow
 
 
 def test_gradient_checkpointing_auto_turns_on_only_when_one_example_exceeds_the_budget(base_model_dir):

@@ -201,6 +201,15 @@ def test_auto_shards_full_fine_tuning_and_replicates_adapters(training_type, ask
     assert sharding_strategy(spec.compute, spec.training_type) == strategy
 
 
+@pytest.mark.parametrize(("training_type", "asked", "strategy"), [
+    ("lora", "auto", "fsdp"), ("ia3", "auto", "fsdp"), ("full", "auto", "fsdp"), ("qlora", "auto", "ddp"),
+    ("prompt_tuning", "auto", "ddp"), ("lora", "ddp", "ddp"),
+])
+def test_auto_shards_an_adapter_method_whose_base_model_does_not_fit_one_accelerator(training_type, asked, strategy):
+    spec = JobSpec.model_validate({**BASE, "training_type": {"type": training_type}, "compute": {"strategy": asked}})
+    assert sharding_strategy(spec.compute, spec.training_type, model_fits_one_device=False) == strategy
+
+
 def test_gradual_unfreezing_trains_in_one_process():
     full = {"type": "full", "gradual_unfreezing": {"every_steps": 2}}
     found = problems({**BASE, "training_type": full, "compute": {"num_proc_per_node": 2}})

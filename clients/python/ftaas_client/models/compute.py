@@ -22,8 +22,9 @@ class Compute:
         num_proc_per_node (ComputeNumProcPerNodeType0 | int | Unset): Training processes on each node (auto: one per
             accelerator, one on CPU). Default: ComputeNumProcPerNodeType0.AUTO.
         strategy (ComputeStrategy | Unset): How the processes share the work: ddp (each holds the whole model), fsdp
-            (FSDP2 shards parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning, DDP for the
-            adapter methods). Default: ComputeStrategy.AUTO.
+            (FSDP2 shards parameters, gradients and optimizer state), or auto (FSDP2 for full fine-tuning; DDP for the
+            adapter methods, FSDP2 where the base model takes more than half of one accelerator). Default:
+            ComputeStrategy.AUTO.
     """
 
     num_nodes: int | Unset = 1

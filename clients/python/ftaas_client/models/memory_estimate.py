@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="MemoryEstimate")
 
 
@@ -26,8 +28,10 @@ class MemoryEstimate:
             one memory).
         total_parameters (int):
         trainable_parameters (int):
-        trainable_state_bytes (int): Gradients and AdamW's two moments of the trainable parameters.
-        weights_bytes (int): The model's weights as training loads them (4-bit for qlora).
+        trainable_state_bytes (int): Gradients and AdamW's two moments of the trainable parameters, per process.
+        weights_bytes (int): The model's weights as training loads them (4-bit for qlora), per process.
+        sharded (bool | Unset): Whether FSDP2 shards the weights and trainable state over the job's processes
+            (compute.strategy, or its auto choice); then the two are each process's share. Default: False.
     """
 
     activation_budget_bytes: int
@@ -41,6 +45,7 @@ class MemoryEstimate:
     trainable_parameters: int
     trainable_state_bytes: int
     weights_bytes: int
+    sharded: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +71,8 @@ class MemoryEstimate:
 
         weights_bytes = self.weights_bytes
 
+        sharded = self.sharded
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -83,6 +90,8 @@ class MemoryEstimate:
                 "weights_bytes": weights_bytes,
             }
         )
+        if sharded is not UNSET:
+            field_dict["sharded"] = sharded
 
         return field_dict
 
@@ -111,6 +120,8 @@ class MemoryEstimate:
 
         weights_bytes = d.pop("weights_bytes")
 
+        sharded = d.pop("sharded", UNSET)
+
         memory_estimate = cls(
             activation_budget_bytes=activation_budget_bytes,
             activation_bytes=activation_bytes,
@@ -123,6 +134,7 @@ class MemoryEstimate:
             trainable_parameters=trainable_parameters,
             trainable_state_bytes=trainable_state_bytes,
             weights_bytes=weights_bytes,
+            sharded=sharded,
         )
 
         memory_estimate.additional_properties = d
