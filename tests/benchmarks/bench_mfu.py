@@ -41,9 +41,9 @@ import threading
 import time
 from pathlib import Path
 
+from jobs.data.tokenize import IGNORE
 from tests.benchmarks.bench_sft_vs_trl import MODEL_ID, ROOT, make_data, machine
 
-IGNORE = -100  # jobs.data.tokenize.IGNORE: an unlabelled position
 SIZES = {  # LlamaConfig fields; the vocabulary is the tokenizer's
     "1b": {"hidden_size": 2048, "num_hidden_layers": 16, "intermediate_size": 8192, "num_attention_heads": 32,
            "num_key_value_heads": 8, "rope_theta": 500000.0},
