@@ -37,7 +37,8 @@ def save(model, tokenizer, info: ArtifactInfo, parent: Path, processes: "Process
     calls this with its `processes` (a sharded model is gathered first) and rank 0 writes."""
     is_adapter = hasattr(model, "peft_config")
     folder = parent / ("adapter" if is_adapter else "model")
-    state_dict = processes.full_state_dict(model) if processes is not None else None
+    # An adapter is its trained parameters (peft's save keeps those of the state dict it is given).
+    state_dict = processes.full_state_dict(model, trained_only=is_adapter) if processes is not None else None
     if processes is not None and not processes.is_main:
         return folder.name
     model.save_pretrained(folder, **({"state_dict": state_dict} if state_dict is not None else {}))

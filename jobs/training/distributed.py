@@ -19,9 +19,9 @@ How several processes give one process's training (jobs/training/loop.py):
   batch, so the global batch (batch_size × gradient accumulation) is what one process would train on.
 - The loss of a step is divided by the step's target count over all ranks, and DDP averages gradients
   over the ranks, so the loss is scaled by world_size: the summed gradient is one process's.
-- Rank 0 alone reports events and writes the final model (FSDP gathers it for rank 0 first). Checkpoints go
-  through torch.distributed.checkpoint (jobs/training/checkpoints.py), which reshards them on load, so a
-  checkpoint resumes on any number of processes and under either strategy.
+- Rank 0 alone reports events and writes the final model (FSDP gathers it, or an adapter's trained parameters,
+  for rank 0 first). Checkpoints go through torch.distributed.checkpoint (jobs/training/checkpoints.py), which
+  reshards them on load, so a checkpoint resumes on any number of processes and under either strategy.
 """
 
 import contextlib
@@ -168,14 +168,17 @@ class ProcessGroup:
             return _without_gradient_sync(step_loss.model)
         return step_loss.no_sync()
 
-    def full_state_dict(self, model: torch.nn.Module) -> dict | None:
-        """Under FSDP2, the whole model's state gathered on rank 0, in CPU memory (every rank must call this;
-        the others get an empty dict); None otherwise (the model holds its whole state itself)."""
+    def full_state_dict(self, model: torch.nn.Module, trained_only: bool = False) -> dict | None:
+        """Under FSDP2, the model's state gathered on rank 0, in CPU memory (every rank must call this; the others
+        get an empty dict); None otherwise (the model holds its whole state itself). `trained_only`: the trained
+        parameters alone (an adapter's), so that saving one never gathers the frozen base model (140 GB for a
+        70B model) on one process."""
         if not self.sharded:
             return None
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=trained_only)
+        return get_model_state_dict(model, options=options)
 
     def close(self) -> None:
         if self.distributed and dist.is_initialized():

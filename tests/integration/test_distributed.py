@@ -90,11 +90,24 @@ def spec_for(data: Path, training_type: dict, **hyperparameters) -> dict:
 
 
 @pytest.fixture(scope="module")
-def one_process_lora(data, cache_dir, tmp_path_factory) -> list[dict]:
-    """The events of a LoRA run in one process, with checkpoints every 2 steps (the reference below)."""
-    process, events = train(spec_for(data, {"type": "lora"}, checkpoint_every=2), tmp_path_factory.mktemp("one"), cache_dir, 1)
+def one_process_lora_run(data, cache_dir, tmp_path_factory) -> tuple[list[dict], Path]:
+    """The events and output folder of a LoRA run in one process, with checkpoints every 2 steps (the reference
+    below)."""
+    work = tmp_path_factory.mktemp("one")
+    process, events = train(spec_for(data, {"type": "lora"}, checkpoint_every=2), work, cache_dir, 1)
     assert process.returncode == 0, process.stderr[-3000:]
-    return events
+    return events, work / "out"
+
+
+@pytest.fixture(scope="module")
+def one_process_lora(one_process_lora_run) -> list[dict]:
+    return one_process_lora_run[0]
+
+
+def adapter_weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "adapter_model.safetensors")
 
 
 def summary(events: list[dict]) -> dict:
@@ -137,12 +150,22 @@ def run_until_checkpoint(spec: dict, work: Path, cache_dir: Path, processes: int
 
 
 @pytest.mark.slow
-def test_a_sharded_checkpoint_resumes_on_another_number_of_processes_and_strategy(tmp_path, data, cache_dir, one_process_lora):
+def test_a_sharded_checkpoint_resumes_on_another_number_of_processes_and_strategy(tmp_path, data, cache_dir,
+                                                                                   one_process_lora_run):
+    one_process_lora, one_out = one_process_lora_run
     # FSDP2 over two processes: each writes its shard of the checkpoint, which one process then loads whole.
     spec = {**spec_for(data, {"type": "lora"}, checkpoint_every=2), "compute": {"strategy": "fsdp"}}
     run_until_checkpoint(spec, tmp_path, cache_dir, 2, step=2)
     shards = sorted(p.name for p in (tmp_path / "out" / "checkpoints" / "step-2" / "state").glob("*.distcp"))
     assert shards == ["__0_0.distcp", "__1_0.distcp"]
+    # The adapter exported with the checkpoint (gathered from the shards of the trained parameters alone) is the
+    # one process's: the same tensors, the same values within the float32 sums' reordering.
+    sharded = adapter_weights(tmp_path / "out" / "checkpoints" / "step-2" / "adapter")
+    reference = adapter_weights(one_out / "checkpoints" / "step-2" / "adapter")
+    assert sorted(sharded) == sorted(reference) and any("lora_B" in name for name in sharded)
+    for name, tensor in reference.items():
+        difference = (sharded[name] - tensor).norm() / tensor.norm().clamp_min(1e-12)
+        assert difference < 1e-2, (name, float(difference))
     run_until_checkpoint(spec, tmp_path, cache_dir, 1, step=4)  # 2 processes → 1
     ddp = {**spec, "compute": {"strategy": "ddp"}}
     resumed, resumed_events = train(ddp, tmp_path, cache_dir, 2, "--resume")  # 1 → 2, under DDP
