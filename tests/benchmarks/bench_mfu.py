@@ -219,10 +219,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated training types (default lora,qlora,full; qlora is skipped without CUDA)")
     parser.add_argument("--size", choices=sorted(SIZES), default="1b", help="the model's shape (default 1b)")
     parser.add_argument("--examples", type=int, default=512, help="training examples (default 512: 64 steps)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="the job's batch_size (default 8)")
     parser.add_argument("--max-items", type=int, default=60,
                         help="longest conversation in stock items (60: ~900 tokens; the data generator's knob)")
-    parser.add_argument("--max-seq-length", type=int, default=2048)
+    parser.add_argument("--max-seq-length", type=int, default=2048, help="the job's max_seq_length (default 2048)")
     parser.add_argument("--gpus", type=int, default=1, help="processes on this machine (compute.num_proc_per_node)")
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="one accelerator's peak dense bf16 TFLOP/s (default: from the GPU's name; none on CPU)")
